@@ -1,0 +1,289 @@
+"""The ``graphflow`` command line: a thin layer over the library.
+
+Conventions (every command): ``graphflow VERB [--workspace W] [--json]``. With ``--json``
+exactly one JSON document goes to stdout; progress and logs go to stderr. Exit status 0 on
+success, 1 on a user error (one line on stderr), 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from graphflow.config import resolve_workspace
+from graphflow.errors import GraphFlowError
+from graphflow.ingestion import IngestReport, ingest_files
+from graphflow.query import (
+    FlowFilter,
+    host_graph,
+    select_edges,
+    select_flows,
+    workspace_info,
+)
+from graphflow.schema import FLOW_FIELDS
+from graphflow.workspace import Workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err_console = Console(stderr=True)
+out_console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 220)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, dt.datetime):
+        return o.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(o, dt.date):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, bytes):
+        return o.hex()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, default=_json_default, indent=1, sort_keys=False))
+
+
+def common(f: F) -> F:
+    """--workspace and --json on every command; GraphFlowError -> one line, exit 1."""
+
+    @click.option("--workspace", "-w", "workspace", envvar="GRAPHFLOW_WORKSPACE",
+                  type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Workspace directory [env GRAPHFLOW_WORKSPACE; default "
+                       "./graphflow-workspace].")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except GraphFlowError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open_ws(workspace: Path | None, create: bool = False) -> Workspace:
+    return Workspace.open(resolve_workspace(workspace), create=create)
+
+
+def _time_opt(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected ISO time like 2026-03-02 or "
+                                 "2026-03-02T08:00") from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def selection(f: F) -> F:
+    """The selection options shared by graph, flows and (later) exports."""
+    f = click.option("--from", "start", help="Window start (ISO, UTC), inclusive.")(f)
+    f = click.option("--to", "end", help="Window end (ISO, UTC), exclusive.")(f)
+    f = click.option("--host", "hosts", multiple=True, help="IP or CIDR at either end.")(f)
+    f = click.option("--port", "ports", multiple=True, type=click.IntRange(0, 65535),
+                     help="Destination port.")(f)
+    f = click.option("--proto", "protos", multiple=True, help="Protocol (tcp, udp, icmp...).")(f)
+    f = click.option("--limit", type=click.IntRange(0), default=1000, show_default=True,
+                     help="At most this many rows (0 = no limit).")(f)
+    return f
+
+
+def _filter(start: str | None, end: str | None, hosts: tuple[str, ...],
+            ports: tuple[int, ...], protos: tuple[str, ...], limit: int) -> FlowFilter:
+    return FlowFilter(start=_time_opt(start), end=_time_opt(end), hosts=hosts, ports=ports,
+                      protos=protos, limit=limit or None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="graphflow")
+def main() -> None:
+    """GraphFlow: load flow records into a host graph and investigate them."""
+
+
+# ---- ingest ---------------------------------------------------------------------------------
+def _print_ingest(report: IngestReport, console: Console) -> None:
+    t = Table(title=f"ingest: {len(report.files)} file(s) in {report.seconds:.1f} s")
+    for col in ("file", "format", "read", "loaded", "duplicates", "rejected"):
+        t.add_column(col, justify="left" if col in ("file", "format") else "right")
+    for f in report.files:
+        t.add_row(os.path.basename(f.path), f.format or "-", f"{f.read:,}", f"{f.loaded:,}",
+                  f"{f.duplicates:,}", f"{f.rejected:,}")
+    t.add_row("total", "", f"{report.read:,}", f"{report.loaded:,}", f"{report.duplicates:,}",
+              f"{report.rejected:,}", style="bold")
+    console.print(t)
+    if report.rejects_file:
+        console.print(f"rejected lines: {report.rejects_file}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", default=None, help="Input format (default: detected).")
+@common
+def ingest(paths: tuple[Path, ...], fmt: str | None, workspace: Path | None,
+           as_json: bool) -> None:
+    """Read flow files (or directories of them) into the workspace."""
+    ws = _open_ws(workspace, create=True)
+    show_bar = sys.stderr.isatty()
+    progress_cb = None
+    bar: Progress | None = None
+    if show_bar:
+        bar = Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(),
+                       TransferSpeedColumn(), TextColumn("{task.fields[rate]}"),
+                       TimeRemainingColumn(), console=err_console, transient=True)
+        task = bar.add_task("ingest", total=None, rate="")
+        t0 = time.monotonic()
+
+        def progress_cb(done: int, total: int, records: int) -> None:
+            rate = records / max(time.monotonic() - t0, 1e-6)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} flows/s")
+
+        bar.start()
+    try:
+        report = ingest_files(paths, ws, fmt=fmt, progress=progress_cb)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if as_json:
+        d = report.to_dict()
+        emit_json({k: d[k] for k in ("files", "read", "loaded", "duplicates", "rejected",
+                                     "rejects_file", "seconds", "errors", "version")})
+        _print_ingest(report, err_console) if show_bar else None
+    else:
+        _print_ingest(report, out_console)
+    for f in report.errors:
+        click.echo(f"Error: {f.error}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+# ---- info -----------------------------------------------------------------------------------
+@main.command()
+@common
+def info(workspace: Path | None, as_json: bool) -> None:
+    """What the workspace holds: flows, hosts, edges, time span."""
+    ws = _open_ws(workspace)
+    i = workspace_info(ws)
+    if as_json:
+        emit_json(i.to_dict())
+        return
+    t = Table(show_header=False, title=f"workspace {i.workspace}")
+    for k, v in i.to_dict().items():
+        t.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
+    out_console.print(t)
+
+
+# ---- flows ----------------------------------------------------------------------------------
+_FLOW_VIEW = ("ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto", "state",
+              "src_bytes", "dst_bytes", "src_pkts", "dst_pkts", "source_file", "source_line")
+
+
+@main.command()
+@selection
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (all canonical fields).")
+@common
+def flows(start: str | None, end: str | None, hosts: tuple[str, ...], ports: tuple[int, ...],
+          protos: tuple[str, ...], limit: int, as_csv: bool, workspace: Path | None,
+          as_json: bool) -> None:
+    """The flows matching a filter, with their source file and line."""
+    ws = _open_ws(workspace)
+    tab = select_flows(ws, _filter(start, end, hosts, ports, protos, limit))
+    rows = tab.to_pylist()
+    if as_json:
+        emit_json({"count": len(rows), "flows": rows})
+    elif as_csv:
+        w = csv.writer(sys.stdout)
+        w.writerow([f.name for f in FLOW_FIELDS])
+        for r in rows:
+            w.writerow([_json_default(r[f.name]) if isinstance(r[f.name], dt.datetime)
+                        else r[f.name] for f in FLOW_FIELDS])
+    else:
+        t = Table(title=f"{len(rows)} flow(s)")
+        for c in _FLOW_VIEW:
+            t.add_column(c)
+        for r in rows:
+            vals = dict(r)
+            vals["ts"] = _json_default(r["ts"])
+            vals["source_file"] = os.path.basename(r["source_file"])
+            t.add_row(*["" if vals[c] is None else str(vals[c]) for c in _FLOW_VIEW])
+        out_console.print(t)
+
+
+# ---- graph ----------------------------------------------------------------------------------
+@main.command()
+@selection
+@click.option("--per-pair", is_flag=True, help="One edge per host pair (not per port/proto).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the graph (.graphml or .json).")
+@common
+def graph(start: str | None, end: str | None, hosts: tuple[str, ...], ports: tuple[int, ...],
+          protos: tuple[str, ...], limit: int, per_pair: bool, output: Path | None,
+          workspace: Path | None, as_json: bool) -> None:
+    """The host graph for a window / host / port filter."""
+    import networkx as nx
+
+    ws = _open_ws(workspace)
+    edges = select_edges(ws, _filter(start, end, hosts, ports, protos, limit),
+                         per_port=not per_pair)
+    g = host_graph(edges)
+    doc = {
+        "nodes": [{"id": n, "out_degree": g.out_degree(n), "in_degree": g.in_degree(n)}
+                  for n in sorted(g.nodes)],
+        "edges": edges.to_pylist(),
+    }
+    if output is not None:
+        if output.suffix == ".graphml":
+            h = nx.MultiDiGraph()
+            for u, v, k, d in g.edges(keys=True, data=True):
+                h.add_edge(u, v, key=k, **{a: (_json_default(b) if isinstance(
+                    b, dt.datetime | dt.date) else b) for a, b in d.items() if b is not None})
+            nx.write_graphml(h, output)
+        else:
+            output.write_text(json.dumps(doc, default=_json_default, indent=1))
+    if as_json:
+        emit_json({"nodes": len(doc["nodes"]), "edges": len(doc["edges"]),
+                   "output": str(output) if output else None, **doc})
+        return
+    t = Table(title=f"{g.number_of_nodes()} hosts, {edges.num_rows} edges")
+    cols = ["src_ip", "dst_ip"] + (["dst_port", "proto"] if not per_pair else []) + [
+        "flows", "src_bytes", "dst_bytes", "s0_flows", "rej_flows", "days"]
+    for c in cols:
+        t.add_column(c)
+    for r in edges.to_pylist():
+        t.add_row(*["" if r[c] is None else str(r[c]) for c in cols])
+    out_console.print(t)
+    if output is not None:
+        err_console.print(f"saved {output}")
+
+
+def _register_more() -> None:
+    from graphflow import cli_demo
+
+    main.add_command(cli_demo.generate)
+    main.add_command(cli_demo.demo)
+    main.add_command(cli_demo.schema)
+
+
+_register_more()
