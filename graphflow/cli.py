@@ -263,7 +263,7 @@ def graph(start: str | None, end: str | None, hosts: tuple[str, ...], ports: tup
         else:
             output.write_text(json.dumps(doc, default=_json_default, indent=1))
     if as_json:
-        emit_json({"nodes": len(doc["nodes"]), "edges": len(doc["edges"]),
+        emit_json({"node_count": len(doc["nodes"]), "edge_count": len(doc["edges"]),
                    "output": str(output) if output else None, **doc})
         return
     t = Table(title=f"{g.number_of_nodes()} hosts, {edges.num_rows} edges")

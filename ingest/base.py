@@ -117,8 +117,7 @@ def open_binary(path: str | os.PathLike[str], progress: ProgressFn | None = None
     magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     counting = _CountingReader(raw, progress)
     if magic == b"\x1f\x8b":
-        gz: IO[bytes] = gzip.GzipFile(fileobj=cast(IO[bytes], counting), mode="rb")
-        return gz
+        return cast(IO[bytes], gzip.GzipFile(fileobj=cast(IO[bytes], counting), mode="rb"))
     return counting  # type: ignore[return-value]
 
 
