@@ -118,7 +118,7 @@ class Config:
 
     workspace: Path = _s(Path(DEFAULT_WORKSPACE), "Workspace directory (the embedded store).")
     batch_bytes: int = _s(
-        64 * 1024 * 1024,
+        32 * 1024 * 1024,
         "Ingest reads input in blocks of this many bytes; bounds memory per block.",
     )
     duckdb_memory_limit: str = _s(

@@ -11,7 +11,10 @@ state, no packet back at all.
 
 from __future__ import annotations
 
-__all__ = ["EDGE_AGG_SQL", "SYN_ONLY_SQL", "coarsen_sql"]
+__all__ = ["DAY_SQL", "EDGE_AGG_SQL", "SYN_ONLY_SQL", "coarsen_sql"]
+
+#: The UTC day of a flow's ``ts``, by integer arithmetic (no time-zone machinery involved).
+DAY_SQL = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))"
 
 #: A SQL boolean over a flow row: the flow got no answer (SYN-only). Used by edges and analyses.
 SYN_ONLY_SQL = (
@@ -21,15 +24,16 @@ SYN_ONLY_SQL = (
 
 #: SELECT list + GROUP BY that turns flow rows (a relation named ``f``) into edge rows.
 EDGE_AGG_SQL = f"""
-SELECT CAST(ts AS DATE) AS day, src_ip, dst_ip, dst_port, proto,
+SELECT {DAY_SQL} AS day, src_ip, dst_ip, dst_port, proto,
        count(*)::BIGINT AS flows,
        coalesce(sum(src_bytes), 0)::BIGINT AS src_bytes,
        coalesce(sum(dst_bytes), 0)::BIGINT AS dst_bytes,
        coalesce(sum(src_pkts), 0)::BIGINT AS src_pkts,
        coalesce(sum(dst_pkts), 0)::BIGINT AS dst_pkts,
        min(ts) AS first_seen,
-       max(ts + to_microseconds(CAST(round(coalesce(duration, 0) * 1e6) AS BIGINT)))
-           AS last_seen,
+       CAST(make_timestamp(max(epoch_us(ts)
+                               + CAST(round(coalesce(duration, 0) * 1e6) AS BIGINT)))
+            AS TIMESTAMPTZ) AS last_seen,
        count(*) FILTER (WHERE state = 'S0')::BIGINT AS s0_flows,
        count(*) FILTER (WHERE state = 'REJ')::BIGINT AS rej_flows,
        count(*) FILTER (WHERE {SYN_ONLY_SQL})::BIGINT AS syn_only_flows

@@ -31,8 +31,8 @@ import pyarrow.parquet as pq
 
 import ingest as _ingest
 from graphflow.config import Config
-from graphflow.db import parquet_source
-from graphflow.edges import EDGE_AGG_SQL
+from graphflow.db import fetch_arrow, parquet_source
+from graphflow.edges import DAY_SQL, EDGE_AGG_SQL
 from graphflow.errors import GraphFlowError, InputFormatError
 from graphflow.schema import EDGE_FIELDS, FLOW_FIELDS
 from graphflow.workspace import Workspace
@@ -153,36 +153,51 @@ def _key_sql() -> str:
 def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConnection,
               report: IngestReport, tx: str) -> tuple[dict[str, list[tuple[Path, str]]],
                                                       dict[str, set[str]]]:
+    """Deduplicate the staged flows and write them, and the touched days' edges, as Parquet.
+
+    Fast path: a staged row whose content hash ``_h`` is unique in the batch has
+    ``flow_key = _h``; only rows whose hash repeats (identical records within a file, or the
+    same record in two files) go through the window functions that number occurrences and
+    keep the first copy. Rows whose key is already in the workspace (same days) are dropped.
+    """
     raw = sorted((stage / "raw").glob("*/*.parquet"))
     add: dict[str, list[tuple[Path, str]]] = {"flows": [], "edges": [], "rejects": []}
     drop: dict[str, set[str]] = {"edges": set()}
     if not raw:
         return add, drop
     src = f"read_parquet({_sql_files(raw)})"
+    con.execute(f"""
+        CREATE TEMP TABLE dup AS
+        SELECT hash(_h) AS hh FROM {src} GROUP BY 1 HAVING count(*) > 1
+    """)  # noqa: S608 - only workspace paths (quoted) and constants in the text
+    (n_dup,) = con.execute("SELECT count(*) FROM dup").fetchone() or (0,)
     days = [r[0] for r in con.execute(
-        f"SELECT DISTINCT CAST(ts AS DATE) FROM {src} ORDER BY 1").fetchall()]  # noqa: S608
+        f"SELECT DISTINCT {DAY_SQL} FROM {src} ORDER BY 1").fetchall()]  # noqa: S608
     day_names = {f"day={d.isoformat()}" for d in days}
     existing = [f for f in ws.flow_files() if f.parent.name in day_names]
     flow_cols = ", ".join(f.name for f in FLOW_FIELDS if f.name != "flow_key")
+    unique_branch = f"SELECT {flow_cols}, _h AS flow_key FROM {src}"
+    if n_dup:
+        unique_branch += " WHERE hash(_h) NOT IN (SELECT hh FROM dup)"
+        unique_branch += f"""
+          UNION ALL
+          SELECT {flow_cols}, flow_key FROM (
+            SELECT *, CASE WHEN _occ = 0 THEN _h ELSE _h || '.' || CAST(_occ AS VARCHAR) END
+                          AS flow_key
+            FROM (SELECT *, row_number() OVER (PARTITION BY _fileno, _h
+                                               ORDER BY source_line) - 1 AS _occ
+                  FROM {src} WHERE hash(_h) IN (SELECT hh FROM dup))
+          ) QUALIFY row_number() OVER (PARTITION BY flow_key ORDER BY _fileno, source_line) = 1
+        """
+    body = f"SELECT *, {DAY_SQL} AS day FROM ({unique_branch}) u"
+    if existing:
+        old = f"(SELECT flow_key FROM {parquet_source(existing, FLOW_FIELDS)})"
+        body += f" ANTI JOIN {old} old USING (flow_key)"
     out_dir = stage / "out"
     con.execute(f"""
-        COPY (
-          WITH k AS (SELECT *, {_key_sql()} AS _h FROM {src}),
-          o AS (SELECT *, row_number() OVER (PARTITION BY source_file, _h
-                                              ORDER BY source_line) - 1 AS _occ FROM k),
-          f AS (SELECT {flow_cols},
-                       CASE WHEN _occ = 0 THEN _h ELSE _h || '.' || CAST(_occ AS VARCHAR) END
-                           AS flow_key,
-                       _fileno
-                FROM o),
-          u AS (SELECT * FROM f QUALIFY row_number() OVER (PARTITION BY flow_key
-                                                            ORDER BY _fileno, source_line) = 1),
-          old AS (SELECT flow_key FROM {parquet_source(existing, FLOW_FIELDS)})
-          SELECT u.* EXCLUDE (_fileno), CAST(ts AS DATE) AS day
-          FROM u ANTI JOIN old USING (flow_key)
-          ORDER BY ts
-        ) TO '{_q(out_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd,
-                              FILENAME_PATTERN 'part-{tx}-{{i}}', ROW_GROUP_SIZE 122880)
+        COPY ({body})
+        TO '{_q(out_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy,
+                            FILENAME_PATTERN 'part-{tx}-{{i}}', ROW_GROUP_SIZE 122880)
     """)  # noqa: S608 - only workspace paths (quoted) and constants in the text
     new_files = sorted(out_dir.glob("day=*/*.parquet")) if out_dir.exists() else []
     loaded: dict[str, int] = {}
@@ -203,8 +218,8 @@ def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConne
         edge_dir = stage / "edges"
         con.execute(f"""
             COPY (WITH f AS (SELECT * FROM read_parquet({_sql_files(day_files)}))
-                  {EDGE_AGG_SQL} ORDER BY day, src_ip, dst_ip, dst_port, proto)
-            TO '{_q(edge_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd,
+                  {EDGE_AGG_SQL})
+            TO '{_q(edge_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy,
                                  FILENAME_PATTERN 'edges-{tx}-{{i}}')
         """)  # noqa: S608 - only workspace paths (quoted) and constants in the text
         for f in sorted(edge_dir.glob("day=*/*.parquet")):
@@ -274,6 +289,7 @@ def ingest_files(
         try:
             rejects_path = stage / f"rejects-{tx}.tsv"
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+            writer = _BatchWriter()
             with open(rejects_path, "w", encoding="utf-8") as rej_fh:
                 rej_fh.write("source_file\tsource_line\treason\tline\n")
                 for fileno, (path, err) in enumerate(files):
@@ -281,8 +297,9 @@ def ingest_files(
                     report.files.append(fr)
                     if err:
                         continue
-                    _stage_file(fr, fileno, stage, cfg, fmt, rej_fh, pool, tick)
+                    _stage_file(fr, fileno, stage, cfg, fmt, rej_fh, pool, writer, tick)
                     _checkpoint("parse")
+            writer.close()
             pool.shutdown()
             report.rejected = sum(f.rejected for f in report.files)
             report.read = sum(f.read for f in report.files)
@@ -328,9 +345,52 @@ def ingest_files(
     return report
 
 
+class _BatchWriter:
+    """Computes each batch's content hash and writes it to the staging area, in a worker
+    thread, so that parsing the next block overlaps with hashing and writing this one (both
+    DuckDB and Parquet release the GIL)."""
+
+    def __init__(self) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        self._pending: list[concurrent.futures.Future[None]] = []
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._sql = f"SELECT {_key_sql()} AS _h FROM batch"  # noqa: S608 - constants only
+
+    def _write(self, table: pa.Table, fileno: int, dest: Path) -> None:
+        if self._con is None:
+            self._con = duckdb.connect()
+            self._con.execute("SET threads = 1")
+        self._con.register("batch", table)
+        try:
+            h = fetch_arrow(self._con, self._sql).column(0)
+        finally:
+            self._con.unregister("batch")
+        table = table.drop_columns([NATIVE_ID]).append_column("_h", h).append_column(
+            "_fileno", pa.array(np.full(table.num_rows, fileno, dtype=np.int32)))
+        pq.write_table(table, dest, compression="lz4")
+
+    def submit(self, table: pa.Table, fileno: int, dest: Path) -> None:
+        # at most two batches in flight: bounded memory whatever the file size
+        while len(self._pending) >= 2:
+            self._pending.pop(0).result()
+        self._pending.append(self._pool.submit(self._write, table, fileno, dest))
+
+    def wait(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown()
+            if self._con is not None:
+                self._con.close()
+
+
 def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str | None,
                 rej_fh: Any, pool: concurrent.futures.ThreadPoolExecutor,
-                tick: Callable[..., None]) -> None:
+                writer: _BatchWriter, tick: Callable[..., None]) -> None:
     """Read one file into ``stage/raw/<fileno>/``; on a file-level error keep nothing of it."""
     out = stage / "raw" / f"{fileno:06d}"
     try:
@@ -347,16 +407,17 @@ def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str 
             fr.rejected += len(batch.rejects)
             pending.extend(batch.rejects)
             if batch.table.num_rows:
-                tab = batch.table.append_column(
-                    "_fileno", pa.array(np.full(batch.table.num_rows, fileno, dtype=np.int32)))
-                pq.write_table(tab, out / f"b{i:06d}.parquet", compression="lz4")
+                writer.submit(batch.table, fileno, out / f"b{i:06d}.parquet")
+        writer.wait()
         fr.sha256 = digest.result()
         _write_rejects(rej_fh, pending)
     except GraphFlowError as exc:
+        writer.wait()
         fr.error = str(exc) if isinstance(exc, InputFormatError) else f"{fr.path}: {exc}"
         fr.read = fr.rejected = 0
         shutil.rmtree(out, ignore_errors=True)
     except OSError as exc:
+        writer.wait()
         fr.error = f"{fr.path}: cannot read: {exc.strerror or exc}"
         fr.read = fr.rejected = 0
         shutil.rmtree(out, ignore_errors=True)

@@ -7,6 +7,10 @@ file and line. :func:`detect_format` picks the reader from a file's first bytes.
 
 from __future__ import annotations
 
+#: Marker checked by graphflow so that an unrelated top-level ``ingest`` package is never used.
+#: Set first: ``graphflow`` and ``ingest`` import each other.
+__graphflow__ = True
+
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,9 +20,6 @@ from ingest.base import FlowBatch, ProgressFn, Reject, open_binary
 from ingest.zeek_conn import read_zeek_conn, sniff_zeek_conn
 
 __all__ = ["READERS", "FlowBatch", "Reader", "Reject", "detect_format", "get_reader"]
-
-#: Marker checked by graphflow so that an unrelated top-level ``ingest`` package is never used.
-__graphflow__ = True
 
 
 @dataclass(frozen=True)

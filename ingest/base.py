@@ -179,25 +179,40 @@ def clean_buffer(lines: pa.StringArray) -> pa.Buffer:
     return data.slice(start, end - start)
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#: Dotted quads already in canonical form (no leading zeros): no need to ask ``ipaddress``.
+_CANONICAL_V4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+
+
 def normalize_ips(values: pa.Array) -> pa.Array:
     """Validate and normalise IP address text; invalid addresses become null.
 
-    Works per distinct value (dictionary), not per row: a 10M-flow file has few distinct hosts.
+    Works per distinct value (dictionary), not per row: a 10M-flow file has few distinct
+    hosts, and canonical IPv4 text is recognised by one vectorised pattern match.
 
     >>> normalize_ips(pa.array(["10.0.0.1", "2001:DB8::0:1", "300.1.1.1", None])).to_pylist()
     ['10.0.0.1', '2001:db8::1', None, None]
+    >>> normalize_ips(pa.array(["010.0.0.1", " 10.0.0.2"])).to_pylist()
+    [None, '10.0.0.2']
     """
     values = values.cast(pa.string())
-    enc = pc.dictionary_encode(values).combine_chunks() if isinstance(
-        values, pa.ChunkedArray) else pc.dictionary_encode(values)
-    out: list[str | None] = []
-    for text in enc.dictionary.to_pylist():
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    dictionary = enc.dictionary
+    canonical = np.asarray(pc.fill_null(pc.match_substring_regex(dictionary, _CANONICAL_V4),
+                                        False))
+    if canonical.all():
+        return values
+    fixed = dictionary.to_numpy(zero_copy_only=False).astype(object)
+    for i in np.flatnonzero(~canonical):
+        text = fixed[i]
         try:
-            out.append(str(ipaddress.ip_address(text.strip())))
+            # ipaddress refuses IPv4 octets with leading zeros (ambiguous: octal in some tools)
+            fixed[i] = str(ipaddress.ip_address(text.strip()))
         except ValueError:
-            out.append(None)
-    fixed = pa.array(out, pa.string())
-    return pc.take(fixed, enc.indices)
+            fixed[i] = None
+    return pc.take(pa.array(fixed, pa.string()), enc.indices)
 
 
 def _num(col: pa.Array | None, n: int, typ: pa.DataType) -> pa.Array:
