@@ -11,9 +11,9 @@ import click
 from rich.table import Table
 
 from graphflow.cli import common, emit_json, err_console, out_console
-from graphflow.ingestion import ingest_files
 from graphflow.config import resolve_workspace
 from graphflow.db import connect
+from graphflow.ingestion import ingest_files
 from graphflow.schema import EDGE_FIELDS, FLOW_FIELDS
 from graphflow.workspace import Workspace
 

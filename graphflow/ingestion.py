@@ -31,10 +31,10 @@ import pyarrow.parquet as pq
 
 import ingest as _ingest
 from graphflow.config import Config
-from graphflow.db import fetch_arrow, parquet_source
+from graphflow.db import fetch_arrow
 from graphflow.edges import DAY_SQL, EDGE_AGG_SQL
 from graphflow.errors import GraphFlowError, InputFormatError
-from graphflow.schema import EDGE_FIELDS, FLOW_FIELDS
+from graphflow.schema import FLOW_FIELDS
 from graphflow.workspace import Workspace
 from ingest.base import NATIVE_ID, Reject
 
@@ -150,6 +150,27 @@ def _key_sql() -> str:
     )
 
 
+_FLOW_COLS = ", ".join(f.name for f in FLOW_FIELDS if f.name != "flow_key")
+_DAYS_SQL = f"SELECT DISTINCT {DAY_SQL} FROM read_parquet($raw)"  # noqa: S608 - constants
+_WITH_DAY_SQL = "SELECT *, " + DAY_SQL + " AS day FROM ({rows}) u"  # noqa: S608 - constants
+#: staged rows whose content hash is unique in this ingest: flow_key is the hash itself
+_UNIQUE_SQL = f"""
+    SELECT {_FLOW_COLS}, _h AS flow_key FROM read_parquet($raw)
+    WHERE hash(_h) NOT IN (SELECT hh FROM dup)
+"""  # noqa: S608 - constants only
+#: rows whose hash repeats: number the copies within each file, keep the first of each key
+_REPEATS_SQL = f"""
+    UNION ALL
+    SELECT {_FLOW_COLS}, flow_key FROM (
+      SELECT *, CASE WHEN _occ = 0 THEN _h ELSE _h || '.' || CAST(_occ AS VARCHAR) END
+                    AS flow_key
+      FROM (SELECT *, row_number() OVER (PARTITION BY _fileno, _h
+                                         ORDER BY source_line) - 1 AS _occ
+            FROM read_parquet($raw) WHERE hash(_h) IN (SELECT hh FROM dup))
+    ) QUALIFY row_number() OVER (PARTITION BY flow_key ORDER BY _fileno, source_line) = 1
+"""  # noqa: S608 - constants only
+
+
 def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConnection,
               report: IngestReport, tx: str) -> tuple[dict[str, list[tuple[Path, str]]],
                                                       dict[str, set[str]]]:
@@ -160,51 +181,35 @@ def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConne
     same record in two files) go through the window functions that number occurrences and
     keep the first copy. Rows whose key is already in the workspace (same days) are dropped.
     """
-    raw = sorted((stage / "raw").glob("*/*.parquet"))
+    raw = [str(p) for p in sorted((stage / "raw").glob("*/*.parquet"))]
     add: dict[str, list[tuple[Path, str]]] = {"flows": [], "edges": [], "rejects": []}
     drop: dict[str, set[str]] = {"edges": set()}
     if not raw:
         return add, drop
-    src = f"read_parquet({_sql_files(raw)})"
-    con.execute(f"""
-        CREATE TEMP TABLE dup AS
-        SELECT hash(_h) AS hh FROM {src} GROUP BY 1 HAVING count(*) > 1
-    """)  # noqa: S608 - only workspace paths (quoted) and constants in the text
+    con.execute("CREATE TEMP TABLE dup AS SELECT hash(_h) AS hh FROM read_parquet($raw) "
+                "GROUP BY 1 HAVING count(*) > 1", {"raw": raw})
     (n_dup,) = con.execute("SELECT count(*) FROM dup").fetchone() or (0,)
-    days = [r[0] for r in con.execute(
-        f"SELECT DISTINCT {DAY_SQL} FROM {src} ORDER BY 1").fetchall()]  # noqa: S608
+    days = [r[0] for r in con.execute(_DAYS_SQL, {"raw": raw}).fetchall()]
     day_names = {f"day={d.isoformat()}" for d in days}
-    existing = [f for f in ws.flow_files() if f.parent.name in day_names]
-    flow_cols = ", ".join(f.name for f in FLOW_FIELDS if f.name != "flow_key")
-    unique_branch = f"SELECT {flow_cols}, _h AS flow_key FROM {src}"
-    if n_dup:
-        unique_branch += " WHERE hash(_h) NOT IN (SELECT hh FROM dup)"
-        unique_branch += f"""
-          UNION ALL
-          SELECT {flow_cols}, flow_key FROM (
-            SELECT *, CASE WHEN _occ = 0 THEN _h ELSE _h || '.' || CAST(_occ AS VARCHAR) END
-                          AS flow_key
-            FROM (SELECT *, row_number() OVER (PARTITION BY _fileno, _h
-                                               ORDER BY source_line) - 1 AS _occ
-                  FROM {src} WHERE hash(_h) IN (SELECT hh FROM dup))
-          ) QUALIFY row_number() OVER (PARTITION BY flow_key ORDER BY _fileno, source_line) = 1
-        """
-    body = f"SELECT *, {DAY_SQL} AS day FROM ({unique_branch}) u"
+    existing = [str(f) for f in ws.flow_files() if f.parent.name in day_names]
+    params: dict[str, Any] = {"raw": raw}
+    body = _WITH_DAY_SQL.format(rows=_UNIQUE_SQL + (_REPEATS_SQL if n_dup else ""))
     if existing:
-        old = f"(SELECT flow_key FROM {parquet_source(existing, FLOW_FIELDS)})"
-        body += f" ANTI JOIN {old} old USING (flow_key)"
+        body += " ANTI JOIN (SELECT flow_key FROM read_parquet($existing)) old USING (flow_key)"
+        params["existing"] = existing
     out_dir = stage / "out"
-    con.execute(f"""
-        COPY ({body})
-        TO '{_q(out_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy,
-                            FILENAME_PATTERN 'part-{tx}-{{i}}', ROW_GROUP_SIZE 122880)
-    """)  # noqa: S608 - only workspace paths (quoted) and constants in the text
+    # Only constants, our transaction id and the (quoted) staging path are in the text;
+    # file lists are parameters.
+    con.execute(
+        f"COPY ({body}) TO '{_q(out_dir)}' (FORMAT parquet, PARTITION_BY (day), "
+        f"COMPRESSION snappy, FILENAME_PATTERN 'part-{tx}-{{i}}', ROW_GROUP_SIZE 122880)",
+        params)
     new_files = sorted(out_dir.glob("day=*/*.parquet")) if out_dir.exists() else []
     loaded: dict[str, int] = {}
     if new_files:
         for path, n in con.execute(
-                f"SELECT source_file, count(*) FROM read_parquet({_sql_files(new_files)}) "  # noqa: S608
-                "GROUP BY 1").fetchall():
+                "SELECT source_file, count(*) FROM read_parquet($new) GROUP BY 1",
+                {"new": [str(f) for f in new_files]}).fetchall():
             loaded[path] = int(n)
     for fr in report.files:
         fr.loaded = loaded.get(fr.path, 0)
@@ -216,18 +221,15 @@ def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConne
     if touched:
         day_files = [f for f in ws.flow_files() if f.parent.name in touched] + new_files
         edge_dir = stage / "edges"
-        con.execute(f"""
-            COPY (WITH f AS (SELECT * FROM read_parquet({_sql_files(day_files)}))
-                  {EDGE_AGG_SQL})
-            TO '{_q(edge_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy,
-                                 FILENAME_PATTERN 'edges-{tx}-{{i}}')
-        """)  # noqa: S608 - only workspace paths (quoted) and constants in the text
+        con.execute(
+            f"COPY (WITH f AS (SELECT * FROM read_parquet($files)) {EDGE_AGG_SQL}) "  # noqa: S608
+            f"TO '{_q(edge_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy, "
+            f"FILENAME_PATTERN 'edges-{tx}-{{i}}')", {"files": [str(f) for f in day_files]})
         for f in sorted(edge_dir.glob("day=*/*.parquet")):
             add["edges"].append((f, f"{f.parent.name}/{f.name}"))
         for f in ws.edge_files():
             if f.parent.name in touched:
                 drop["edges"].add(f"{f.parent.name}/{f.name}")
-    _ = EDGE_FIELDS
     return add, drop
 
 
