@@ -278,12 +278,31 @@ def graph(start: str | None, end: str | None, hosts: tuple[str, ...], ports: tup
         err_console.print(f"saved {output}")
 
 
-def _register_more() -> None:
-    from graphflow import cli_demo
+#: Modules that contribute commands: each defines ``COMMANDS``, a list of click commands.
+#: A feature adds its module here; a module that is not installed is skipped.
+COMMAND_MODULES = (
+    "graphflow.cli_demo",
+    "graphflow.cli_enrich",
+    "graphflow.cli_analyze",
+    "graphflow.cli_neo4j",
+    "graphflow.cli_export",
+    "graphflow.cli_serve",
+    "graphflow.cli_sql",
+)
 
-    main.add_command(cli_demo.generate)
-    main.add_command(cli_demo.demo)
-    main.add_command(cli_demo.schema)
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        for command in module.COMMANDS:
+            main.add_command(command)
 
 
-_register_more()
+_register_commands()

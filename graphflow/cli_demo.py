@@ -17,7 +17,7 @@ from graphflow.ingestion import ingest_files
 from graphflow.schema import EDGE_FIELDS, FLOW_FIELDS
 from graphflow.workspace import Workspace
 
-__all__ = ["demo", "generate", "schema"]
+__all__ = ["COMMANDS", "demo", "generate", "schema"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,3 +137,6 @@ def schema(table: str, workspace: Path | None, as_json: bool) -> None:
     for f in fields:
         t.add_row(f.name, str(f.type), "yes" if f.nullable else "no", f.doc)
     out_console.print(t)
+
+
+COMMANDS = [generate, demo, schema]

@@ -108,7 +108,7 @@ class FlowBatch:
     def __len__(self) -> int:
         return int(self.ts.shape[0])
 
-    def take(self, idx: npt.NDArray[Any]) -> FlowBatch:
+    def take(self, idx: npt.NDArray[Any] | slice) -> FlowBatch:
         """Rows at ``idx`` (an index or boolean mask), as a new batch."""
         return FlowBatch(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 

@@ -1,0 +1,113 @@
+"""Ingest benchmark: GraphFlow vs DuckDB turning the same conn.log into Parquet.
+
+For each size (default 1M and 10M flows) it generates a synthetic Zeek conn.log (once; kept in
+bench/out/), then, each in a fresh subprocess so that peak memory is measured per run:
+
+* ``graphflow``: ``ingest_files`` into an empty workspace (parse, validate, dedup key,
+  day-partitioned Parquet, edges, ledger);
+* ``duckdb``: ``COPY (SELECT * FROM read_csv(...all columns...)) TO 'x.parquet'``.
+
+It prints flows/s, seconds and peak RSS for both, and the ratio of GraphFlow's throughput to
+DuckDB's. Results also go to bench/out/ingest.json.
+
+    python bench/ingest_bench.py --sizes 1000000,10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+DAYS = 14
+
+OURS = """
+import sys, json
+from graphflow.ingestion import ingest_files
+r = ingest_files([sys.argv[1]], sys.argv[2])
+print(json.dumps({"read": r.read, "loaded": r.loaded, "rejected": r.rejected}))
+"""
+
+DUCK = """
+import sys, json, duckdb
+con = duckdb.connect()
+con.execute("COPY (SELECT * FROM read_csv($f, delim = '\\t', comment = '#', header = false, "
+            "nullstr = '-', quote = '', escape = '')) TO '" + sys.argv[2] + "' (FORMAT parquet)",
+            {"f": sys.argv[1]})
+(n,) = con.execute("SELECT count(*) FROM read_parquet($p)", {"p": sys.argv[2]}).fetchone()
+print(json.dumps({"loaded": n}))
+"""
+
+
+def run_measured(code: str, *args: str) -> tuple[float, float, dict[str, int]]:
+    """Run ``code`` in a fresh interpreter; return (seconds, peak RSS MiB, its JSON output)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark subprocess failed ({proc.returncode})")
+    return seconds, usage.ru_maxrss / 1024, json.loads(out)
+
+
+def ensure_file(size: int) -> Path:
+    from graphflow.generate import GeneratorConfig, generate
+
+    path = OUT / f"conn-{size}" / "conn.log"
+    if path.exists():
+        return path
+    # weekends carry less background traffic: aim the weekday volume at the requested total
+    per_day = int(size / (DAYS * 0.8))
+    t0 = time.perf_counter()
+    truth = generate(GeneratorConfig(seed=7, days=DAYS, flows_per_day=per_day), path.parent)
+    print(f"generated {truth.flows:,} flows ({path.stat().st_size / 1e6:,.0f} MB) in "
+          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000000,10000000")
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    results = []
+    for size in [int(float(s)) for s in args.sizes.split(",")]:
+        path = ensure_file(size)
+        ws = OUT / "ws"
+        shutil.rmtree(ws, ignore_errors=True)
+        ours_s, ours_mb, ours = run_measured(OURS, str(path), str(ws))
+        duck_out = OUT / "duckdb.parquet"
+        duck_s, duck_mb, duck = run_measured(DUCK, str(path), str(duck_out))
+        shutil.rmtree(ws, ignore_errors=True)
+        duck_out.unlink(missing_ok=True)
+        flows = ours["read"]
+        assert duck["loaded"] == flows, (duck, ours)
+        row = {
+            "flows": flows, "mb": round(path.stat().st_size / 1e6),
+            "graphflow_s": round(ours_s, 2), "graphflow_flows_per_s": round(flows / ours_s),
+            "graphflow_peak_rss_mb": round(ours_mb), "duckdb_s": round(duck_s, 2),
+            "duckdb_flows_per_s": round(flows / duck_s), "duckdb_peak_rss_mb": round(duck_mb),
+            "ratio": round(duck_s / ours_s, 2),
+        }
+        results.append(row)
+        print(f"{flows:>11,} flows {row['mb']:>6,} MB | graphflow {ours_s:6.1f} s "
+              f"{row['graphflow_flows_per_s']:>10,} flows/s {ours_mb:6.0f} MiB | duckdb "
+              f"{duck_s:6.1f} s {row['duckdb_flows_per_s']:>10,} flows/s {duck_mb:6.0f} MiB | "
+              f"ratio {row['ratio']:.2f}", flush=True)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    (OUT / "ingest.json").write_text(json.dumps({"machine": machine, "results": results},
+                                                indent=1))
+
+
+if __name__ == "__main__":
+    main()
