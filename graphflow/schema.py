@@ -36,6 +36,8 @@ __all__ = [
     "FLOW_COLUMNS",
     "FLOW_FIELDS",
     "FLOW_SCHEMA",
+    "HOST_FIELDS",
+    "HOST_SCHEMA",
     "Field",
     "schema_markdown",
 ]
@@ -135,6 +137,32 @@ EDGE_FIELDS: tuple[Field, ...] = (
 
 EDGE_SCHEMA: pa.Schema = pa.schema([f.arrow() for f in EDGE_FIELDS])
 EDGE_COLUMNS: tuple[str, ...] = tuple(f.name for f in EDGE_FIELDS)
+
+
+#: The hosts table (``hosts/hosts.parquet``): one row per address seen in the edges, with its
+#: enrichment. Rebuilt by ``graphflow enrich`` without re-ingesting flows.
+HOST_FIELDS: tuple[Field, ...] = (
+    Field("ip", pa.string(), False, "Address, normalised text."),
+    Field("ip_version", pa.int8(), False, "4 or 6."),
+    Field("own", pa.bool_(), False, "Inside one of the inventory's own networks."),
+    Field("hva", pa.bool_(), False, "A high-value asset (top criticality in the inventory)."),
+    Field("role", pa.string(), True, "Inventory role (web, db, proxy, resolver, ...)."),
+    Field("name", pa.string(), True, "Inventory asset name."),
+    Field("owner", pa.string(), True, "Inventory owner."),
+    Field("criticality", pa.string(), True, "Inventory criticality."),
+    Field("whitelisted", pa.bool_(), False, "Sanctioned scanner or infrastructure."),
+    Field("country", pa.string(), True, "ISO 3166-1 alpha-2 country code (GeoIP)."),
+    Field("country_name", pa.string(), True, "Country name (GeoIP)."),
+    Field("city", pa.string(), True, "City name (GeoIP)."),
+    Field("asn", pa.int64(), True, "Autonomous system number."),
+    Field("as_org", pa.string(), True, "Autonomous system organisation."),
+    Field("dns", pa.list_(pa.string()), True, "DNS names (passive DNS, name tables, PTR)."),
+    Field("domain", pa.string(), True, "Registered DNS domain of the first name."),
+    Field("address_class", pa.string(), False,
+          "public, private, loopback, link-local, multicast, shared, documentation, bogon, ..."),
+)
+
+HOST_SCHEMA: pa.Schema = pa.schema([f.arrow() for f in HOST_FIELDS])
 
 
 def schema_markdown(fields: tuple[Field, ...] = FLOW_FIELDS) -> str:

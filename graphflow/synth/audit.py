@@ -131,8 +131,9 @@ class Audit:
                             return_counts=True)
         np.maximum.at(self.max_ports[d], pp // n, cnt.astype(np.int32))
         own_s, own_d = self.own[src], self.own[dst]
-        ing = np.bincount(src[own_s & ~own_d], weights=b.resp_ip_bytes[own_s & ~own_d],
-                          minlength=n)
+        ing = np.zeros(n, dtype=np.float64)  # exact: daily sums stay far below 2**53
+        ing += np.bincount(src[own_s & ~own_d], weights=b.resp_ip_bytes[own_s & ~own_d],
+                           minlength=n)
         ing += np.bincount(dst[~own_s & own_d], weights=b.orig_ip_bytes[~own_s & own_d],
                            minlength=n)
         self.ingress[d] = np.rint(ing).astype(np.int64)

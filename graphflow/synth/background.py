@@ -140,6 +140,9 @@ def background_day(w: World, day: int) -> FlowBatch:
 
     parts: list[FlowBatch] = []
     ws_ports = (49152, 65536)
+    # No single flow from outside may carry more than 1/20 of the ingress-peak floor: a host
+    # needs many flows to reach it, and many flows a day make steady daily totals.
+    ingress_cap = min(2e6, cfg.thresholds.ingress_peak_min_bytes / 20)
 
     # Workstations -> proxy (web browsing), and the proxy's own outbound connections.
     n = count(0.22, uf)
@@ -221,7 +224,7 @@ def background_day(w: World, day: int) -> FlowBatch:
     parts.append(tcp(rng, ts, src, dst, 443, "ssl", v6=six,
                      states=draw_states(rng, n, {"S0": 0.008, "REJ": 0.004, "RSTO": 0.004,
                                                  "RSTR": 0.004}),
-                     orig=(1500, 1.0), resp=(25_000, 1.3), dur=(3.0, 1.3), cap=2e6,
+                     orig=(1500, 1.0), resp=(25_000, 1.3), dur=(3.0, 1.3), cap=ingress_cap,
                      sport_range=ws_ports))
     n = count(0.003, uf)
     u = pick_users(n)
@@ -287,7 +290,7 @@ def background_day(w: World, day: int) -> FlowBatch:
     parts.append(tcp(rng, times(rng, n, day0, p_server),
                      rng.choice(w.pools["mail_in"], n, p=w.weights["mail_in"]), h("mail01"), 25,
                      "smtp", v6=v4(n), states=draw_states(rng, n, {"RSTR": 0.01}),
-                     orig=(25_000, 1.5), resp=(900, 0.4), dur=(2.0, 1.0), cap=2e6))
+                     orig=(25_000, 1.5), resp=(900, 0.4), dur=(2.0, 1.0), cap=ingress_cap))
     n = count(0.005, max(uf, 0.3))
     parts.append(tcp(rng, times(rng, n, day0, p_user), h("mail01"),
                      rng.choice(w.pools["mx_out"], n), 25, "smtp", v6=v4(n),
@@ -332,5 +335,7 @@ def background_day(w: World, day: int) -> FlowBatch:
                          orig=(cap / 3, 0.5), resp=(9_000, 0.4), dur=(20.0, 0.6), cap=cap))
 
     batch = FlowBatch.concat(parts)
+    # Relayed flows (proxy, resolver) follow their trigger by milliseconds: keep them in the day.
+    np.minimum(batch.ts, day0 + DAY - 1, out=batch.ts)
     cap_fail = max(1, cfg.thresholds.syn_only_min_flows // 4)
     return _cap_failures(batch, cap_fail, np.array([h("proxy01"), h("ns01")], dtype=np.int32))

@@ -27,8 +27,8 @@ Examples
 (['SF', 'S0'], ['ShADadFf', 'S'])
 >>> int(b.orig_ip_bytes[0]) == int(b.orig_bytes[0]) + 52 * int(b.orig_pkts[0])
 True
->>> int(b.resp_pkts[1]), int(b.orig_bytes[1]) if b.orig_pkts[1] > 1 else "unset"
-(0, 'unset')
+>>> int(b.resp_pkts[1]), int(b.resp_ip_bytes[1])
+(0, 0)
 """
 
 from __future__ import annotations

@@ -126,9 +126,11 @@ class GeneratorConfig:
             raise ConfigError("coordinated_min_hosts",
                               "cannot be covered by coordinated_min_members - 1 sources that "
                               "each stay under fanout_min_peers and syn_only_min_flows")
-        if t.low_and_slow_min_hosts < 6 or t.coordinated_min_members < 2:
-            raise ConfigError("low_and_slow_min_hosts",
-                              "needs low_and_slow_min_hosts >= 6, coordinated_min_members >= 2")
+        if t.low_and_slow_min_hosts < 12:
+            raise ConfigError("low_and_slow_min_hosts", "must be at least 12 (workstations "
+                              "reach up to 10 internal servers over the period)")
+        if t.coordinated_min_members < 2:
+            raise ConfigError("coordinated_min_members", "must be at least 2")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

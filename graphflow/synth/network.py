@@ -128,9 +128,6 @@ class AddressBook:
     def own_mask(self) -> npt.NDArray[np.bool_]:
         return np.array(self.own, dtype=bool)
 
-    def v6_mask(self) -> npt.NDArray[np.bool_]:
-        return np.array([":" in a for a in self.addrs], dtype=bool)
-
 
 @dataclass(frozen=True)
 class Host:
@@ -207,6 +204,8 @@ class World:
     rogue_ip: str
     ranges: list[dict[str, Any]]
     whitelist: list[tuple[str, str]] = field(default_factory=list)
+    #: Workstations already given a planted role (each plays at most one).
+    taken: set[int] = field(default_factory=set)
 
     def idx(self, name: str) -> int:
         return self.hosts[name].idx
@@ -233,6 +232,14 @@ class World:
             nm = names[k] if names else None
             out.append(self.book.add(f"{a}.{b}.{c}.{h}", False, nm))
         return out
+
+    def take_user(self, rng: np.random.Generator) -> int:
+        """A background workstation (IPv4) that no other scenario uses."""
+        while True:
+            u = int(self.users[int(rng.integers(len(self.users)))])
+            if u not in self.taken:
+                self.taken.add(u)
+                return u
 
     def new_own_host(self) -> int:
         """An unused DHCP address (a device that only planted flows use)."""
@@ -279,10 +286,8 @@ def _pool(rng: np.random.Generator, book: AddressBook, prefixes: list[tuple[int,
 
 
 def _v6_ext(rng: np.random.Generator) -> str:
-    g = rng.integers(0, 0x10000, 6)
-    return str(ipaddress.IPv6Address(
-        f"3fff:{int(rng.integers(0, 0x1000)):x}:{g[0]:x}:{g[1]:x}:{g[2]:x}:{g[3]:x}:{g[4]:x}:{g[5]:x}"
-    ))
+    groups = [int(rng.integers(0, 0x1000)), *(int(g) for g in rng.integers(0, 0x10000, 6))]
+    return str(ipaddress.IPv6Address("3fff:" + ":".join(f"{g:x}" for g in groups)))
 
 
 def build_world(cfg: GeneratorConfig) -> World:
@@ -362,10 +367,10 @@ def build_world(cfg: GeneratorConfig) -> World:
     cap = max(3, min(15, (t.fanout_min_peers - 14) // 2))
     personal_k = rng.integers(2, cap + 1, cfg.users)
     personal = np.zeros((cfg.users, cap), dtype=np.int32)
-    for k in range(cfg.users):
-        n_cdn = min(int(personal_k[k]), int(rng.integers(1, 4)))
-        personal[k, :n_cdn] = rng.choice(cdn, n_cdn, replace=False)
-        personal[k, n_cdn:] = rng.choice(pools["saas"], cap - n_cdn, replace=False)
+    for row in range(cfg.users):
+        n_cdn = min(int(personal_k[row]), int(rng.integers(1, 4)))
+        personal[row, :n_cdn] = rng.choice(cdn, n_cdn, replace=False)
+        personal[row, n_cdn:] = rng.choice(pools["saas"], cap - n_cdn, replace=False)
     cap6 = max(2, cap // 2)
     personal6_k = rng.integers(1, cap6 + 1, cfg.users)
     personal6 = rng.choice(pools["ext6"], (cfg.users, cap6)).astype(np.int32)
@@ -381,9 +386,10 @@ def build_world(cfg: GeneratorConfig) -> World:
     open_ports = {h.idx: ROLE_OPEN_PORTS[h.role] for h in hosts.values()}
     servers_v4 = [h for h in hosts.values() if ":" not in h.ip]
     monitored = np.array([h.idx for h in servers_v4 if h.role not in ("monitoring",)], np.int32)
+    # Backups reach few enough servers to stay under low_and_slow_min_hosts (with DNS, NTP).
     backup_targets = np.array([hosts[n].idx for n in (
-        "dc01", "dc02", "files01", "db01", "db02", "app01", "app02", "app03", "finance-app",
-        "etl01", "mail01")], np.int32)
+        "dc01", "files01", "db01", "finance-app", "app01", "dc02", "db02", "app02", "app03",
+        "etl01", "mail01")][:cfg.thresholds.low_and_slow_min_hosts - 3], np.int32)
     rogue_ip = _v4(own4, 99, 23)
     ranges: list[dict[str, Any]] = [
         {"cidr": _v4(own4, 0, 0) + "/24", "kind": "static", "role": "router"},

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -153,6 +153,10 @@ def format_rows(b: FlowBatch, uids: pa.Array, addrs: pa.Array, own: npt.NDArray[
     return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
 
 
+class _Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
 class ConnLogWriter:
     """Writes days of time-ordered flows into ``out_dir/conn.log`` or ``out_dir/conn/``."""
 
@@ -171,11 +175,11 @@ class ConnLogWriter:
             (out_dir / "conn").mkdir(parents=True, exist_ok=True)
         else:
             out_dir.mkdir(parents=True, exist_ok=True)
-            self._fh = open(out_dir / "conn.log", "wb")  # noqa: SIM115 - closed in close()
+            self._fh = open(out_dir / "conn.log", "wb")  # closed in close()
             if fmt == "tsv":
                 self._fh.write(tsv_header(_stamp(start)).encode())
 
-    def _write_rows(self, fh: IO[bytes], b: FlowBatch, uids: pa.Array) -> None:
+    def _write_rows(self, fh: _Sink, b: FlowBatch, uids: pa.Array) -> None:
         for lo in range(0, len(b), CHUNK):
             part = b.take(slice(lo, lo + CHUNK))
             fh.write(format_rows(part, uids.slice(lo, len(part)), self.addrs, self.own,

@@ -1,0 +1,72 @@
+"""What every analysis shares: findings, the registry entry, stable ids.
+
+An analysis is a function ``run(ctx, params) -> list[Finding]`` over the workspace (DuckDB over
+the Parquet tables, NetworkX only for bounded structure), registered once with its typed
+parameters (defaults from :class:`graphflow.config.Thresholds`) and the name of its Cypher twin
+``cypher/<name>.cypher``. Every finding can be drilled down to the exact flows behind its
+figures through ``flows_sql``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Analysis", "Finding", "Param", "finding_id"]
+
+
+def finding_id(analysis: str, entity: str, key: dict[str, Any], params: dict[str, Any]) -> str:
+    """A stable id: the same data and parameters give the same id.
+
+    >>> finding_id("fanout_scanners", "10.0.0.1", {"day": "2026-03-02"}, {"min_peers": 50})
+    'fanout_scanners-86cef54380b7abed'
+    """
+    doc = json.dumps([analysis, entity, key, params], sort_keys=True, default=str)
+    return f"{analysis}-{hashlib.sha256(doc.encode()).hexdigest()[:16]}"
+
+
+@dataclass
+class Finding:
+    """One result of an analysis.
+
+    ``entity`` is the IP the finding is about; ``members`` the IPs of a group (or the peers
+    of a neighbourhood); ``figures`` the key numbers; ``evidence`` the thresholds that fired
+    and the parameters used; ``drill`` what selects the flows behind the figures (kept with
+    the finding so that ``flows --finding`` returns exactly those flows).
+    """
+
+    id: str
+    analysis: str
+    entity: str
+    members: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    drill: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "analysis": self.analysis, "entity": self.entity,
+                "members": self.members, "figures": self.figures, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed analysis parameter; ``default_from`` names a Thresholds field."""
+
+    name: str
+    type: type
+    help: str
+    default: Any = None
+    default_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    name: str
+    summary: str
+    explain: str
+    params: tuple[Param, ...]
+    run: Callable[..., list[Finding]]
+    cypher: str | None = None
