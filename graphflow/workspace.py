@@ -41,7 +41,7 @@ __all__ = ["Workspace"]
 
 FORMAT = "graphflow-workspace"
 FORMAT_VERSION = 1
-_TABLES = ("flows", "edges", "rejects")
+_TABLES = ("flows", "edges", "rejects", "hosts", "meta")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -108,6 +108,8 @@ class Workspace:
         self._swap_current(v0)
         for t in (*_TABLES, "ledger.json"):
             link = self.root / t
+            if t == "meta":
+                continue
             if not link.is_symlink():
                 link.symlink_to(Path("current") / t)
         tmp = self.root / "WORKSPACE.tmp"
@@ -201,7 +203,7 @@ class Workspace:
             shutil.rmtree(new)
         for t in _TABLES:
             (new / t).mkdir(parents=True)
-            for f in sorted((old / t).rglob("*")):
+            for f in sorted((old / t).rglob("*")) if (old / t).exists() else []:
                 if f.is_dir():
                     continue
                 rel = f.relative_to(old / t).as_posix()
