@@ -11,7 +11,10 @@ state, no packet back at all.
 
 from __future__ import annotations
 
-__all__ = ["DAY_SQL", "EDGE_AGG_SQL", "SYN_ONLY_SQL", "coarsen_sql"]
+__all__ = ["DAY_SQL", "EDGE_AGG_SQL", "FAILED_SQL", "SYN_ONLY_SQL", "coarsen_sql"]
+
+#: A SQL boolean over a flow row: no answer from the responder (any protocol).
+FAILED_SQL = "(state IN ('REJ', 'RSTOS0') OR coalesce(dst_pkts, 0) = 0)"
 
 #: The UTC day of a flow's ``ts``, by integer arithmetic (no time-zone machinery involved).
 DAY_SQL = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))"
@@ -36,6 +39,7 @@ SELECT {DAY_SQL} AS day, src_ip, dst_ip, dst_port, proto,
             AS TIMESTAMPTZ) AS last_seen,
        count(*) FILTER (WHERE state = 'S0')::BIGINT AS s0_flows,
        count(*) FILTER (WHERE state = 'REJ')::BIGINT AS rej_flows,
+       count(*) FILTER (WHERE {FAILED_SQL})::BIGINT AS failed_flows,
        count(*) FILTER (WHERE {SYN_ONLY_SQL})::BIGINT AS syn_only_flows
 FROM f
 GROUP BY ALL
@@ -51,7 +55,8 @@ SELECT {keys},
        sum(dst_bytes)::BIGINT AS dst_bytes, sum(src_pkts)::BIGINT AS src_pkts,
        sum(dst_pkts)::BIGINT AS dst_pkts, min(first_seen) AS first_seen,
        max(last_seen) AS last_seen, sum(s0_flows)::BIGINT AS s0_flows,
-       sum(rej_flows)::BIGINT AS rej_flows, sum(syn_only_flows)::BIGINT AS syn_only_flows,
+       sum(rej_flows)::BIGINT AS rej_flows, sum(failed_flows)::BIGINT AS failed_flows,
+       sum(syn_only_flows)::BIGINT AS syn_only_flows,
        count(DISTINCT day)::BIGINT AS days
 FROM e
 GROUP BY {keys}

@@ -127,6 +127,13 @@ EDGE_FIELDS: tuple[Field, ...] = (
     Field("s0_flows", pa.int64(), False, "Flows in state S0 (attempt, no reply)."),
     Field("rej_flows", pa.int64(), False, "Flows in state REJ (attempt rejected)."),
     Field(
+        "failed_flows",
+        pa.int64(),
+        False,
+        "Flows that got no answer: states REJ or RSTOS0, or no packet back from the responder "
+        "(S0, SH, one-way UDP/ICMP). Any protocol.",
+    ),
+    Field(
         "syn_only_flows",
         pa.int64(),
         False,
