@@ -202,14 +202,21 @@ _FLOW_VIEW = ("ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto", "state"
 
 @main.command()
 @selection
+@click.option("--finding", "finding", default=None,
+              help="Exactly the flows behind this finding's figures (from 'analyze').")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (all canonical fields).")
 @common
 def flows(start: str | None, end: str | None, hosts: tuple[str, ...], ports: tuple[int, ...],
-          protos: tuple[str, ...], limit: int, as_csv: bool, workspace: Path | None,
-          as_json: bool) -> None:
-    """The flows matching a filter, with their source file and line."""
+          protos: tuple[str, ...], limit: int, finding: str | None, as_csv: bool,
+          workspace: Path | None, as_json: bool) -> None:
+    """The flows matching a filter (or behind a finding), with their source file and line."""
     ws = _open_ws(workspace)
-    tab = select_flows(ws, _filter(start, end, hosts, ports, protos, limit))
+    if finding:
+        from graphflow.analyses import finding_flows
+
+        tab = finding_flows(ws, finding, limit=limit or None)
+    else:
+        tab = select_flows(ws, _filter(start, end, hosts, ports, protos, limit))
     rows = tab.to_pylist()
     if as_json:
         emit_json({"count": len(rows), "flows": rows})

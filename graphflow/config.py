@@ -110,6 +110,16 @@ class Thresholds:
         "Daily ingress peak: ignore hosts whose top day is below this many bytes (noise).",
     )
     hva_hops: int = _s(1, "HVA neighbourhood: k, the number of hops around each HVA.")
+    hva_new_window_days: int = _s(
+        7,
+        "HVA neighbourhood: peers first seen in the last this-many days of the data (and not "
+        "before) are reported as new.",
+    )
+    got_in_min_probed_hosts: int = _s(
+        5,
+        "Scanner that got in: the peer first probed at least this many own hosts with "
+        "low-profile flows, so one ordinary failed connection before a session is not enough.",
+    )
 
 
 @dataclass(frozen=True)

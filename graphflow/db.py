@@ -57,6 +57,7 @@ def connect(ws: Workspace, *, memory_limit: str = "1GB", threads: int | None = N
     Time zone is UTC, so ``CAST(ts AS DATE)`` is the UTC day.
     """
     con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")  # it would write to stdout
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:

@@ -307,6 +307,7 @@ def ingest_files(
             report.read = sum(f.read for f in report.files)
             con = duckdb.connect(str(stage / "tx.duckdb"))
             try:
+                con.execute("SET enable_progress_bar = false")  # it would write to stdout
                 con.execute("SET TimeZone = 'UTC'")
                 con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
                 con.execute(f"SET temp_directory = '{_q(stage / 'spill')}'")
@@ -361,6 +362,7 @@ class _BatchWriter:
     def _write(self, table: pa.Table, fileno: int, dest: Path) -> None:
         if self._con is None:
             self._con = duckdb.connect()
+            self._con.execute("SET enable_progress_bar = false")
             self._con.execute("SET threads = 1")
         self._con.register("batch", table)
         try:

@@ -28,13 +28,14 @@ def _args(name: str, tmp: Path, conn_log: Path) -> list[str]:
         "demo": ["demo", "--data", str(tmp / "demo"), "--days", "8", "--flows-per-day", "300",
                  *ws],
         "schema": ["schema"],
+        "analyze": ["analyze", "--list"],
     }[name]
 
 
 @pytest.mark.parametrize("name", sorted(main.commands))
 def test_every_command_json(runner: CliRunner, tmp_path: Path, conn_log: Path,
                             name: str) -> None:
-    if name not in ("ingest", "generate", "demo", "schema"):
+    if name not in ("ingest", "generate", "demo", "schema", "analyze"):
         assert runner.invoke(main, ["ingest", str(conn_log), "--workspace",
                                     str(tmp_path / "ws")]).exit_code == 0
     result = runner.invoke(main, [*_args(name, tmp_path, conn_log), "--json"])
@@ -95,3 +96,28 @@ def test_usage_error_exit_2(runner: CliRunner) -> None:
     assert runner.invoke(main, ["ingest"]).exit_code == 2
     assert runner.invoke(main, ["flows", "--port", "99999"]).exit_code == 2
     assert runner.invoke(main, ["no-such-command"]).exit_code == 2
+
+
+def test_analyze_commands_json_and_drilldown(runner: CliRunner, tmp_path: Path,
+                                             conn_log: Path) -> None:
+    ws = ["--workspace", str(tmp_path / "ws")]
+    runner.invoke(main, ["ingest", str(conn_log), *ws])
+    from graphflow.analyses import REGISTRY
+
+    for name in REGISTRY:
+        r = runner.invoke(main, ["analyze", name.replace("_", "-"), "--json", *ws])
+        assert r.exit_code == 0, (name, r.output)
+        assert isinstance(json.loads(r.stdout), list)
+        r = runner.invoke(main, ["analyze", name.replace("_", "-"), "--explain"])
+        assert r.exit_code == 0 and len(r.stdout) > 100
+    r = runner.invoke(main, ["analyze", "syn-only-scans", "--min-flows", "2", "--min-ratio",
+                             "0.5", "--json", *ws])
+    found = json.loads(r.stdout)
+    assert [f["entity"] for f in found] == ["203.0.113.7"]
+    r = runner.invoke(main, ["flows", "--finding", found[0]["id"], "--json", *ws])
+    assert [f["source_line"] for f in json.loads(r.stdout)["flows"]] == [10, 11]
+    r = runner.invoke(main, ["analyze", "syn-only-scans", "--min-flows", "nope", *ws])
+    assert r.exit_code == 2
+    r = runner.invoke(main, ["analyze", "--list", "--json"])
+    names = {a["name"] for a in json.loads(r.stdout)}
+    assert names == set(REGISTRY)
