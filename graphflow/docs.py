@@ -50,7 +50,40 @@ thresholds under `[thresholds]`), then `GRAPHFLOW_<SETTING>` environment variabl
 
 {settings_markdown()}
 """
-    return {"docs/schema.md": schema, "docs/configuration.md": config}
+    return {"docs/schema.md": schema, "docs/configuration.md": config,
+            "docs/analyses.md": _analyses_page()}
+
+
+def _analyses_page() -> str:
+    from graphflow.analyses import REGISTRY, analysis_params
+
+    parts = ["""# Analyses
+
+Generated from the analysis registry by `python -m graphflow.docs`; do not edit by hand.
+
+Run one with `graphflow analyze NAME [--param value ...] [--json|--csv]`; list them with
+`graphflow analyze --list`. Every finding is `{id, analysis, entity, members, figures,
+evidence}`; `id` is stable for the same data and parameters, and `graphflow flows --finding ID`
+returns exactly the flows behind its figures. Findings can be filtered with `--cidr`,
+`--country`, `--asn` and `--dns '*.example.com'`. Whitelisted hosts (the inventory's
+whitelist) are left out at query time. All analyses run on the edge model joined with the
+hosts table, so each has a Cypher twin over the same graph model.
+"""]
+    for a in REGISTRY.values():
+        defaults = analysis_params(a.name)
+        params = "\n".join(
+            f"| `--{p.name.replace('_', '-')}` | `{defaults[p.name]}` | "
+            f"{('`' + p.default_from + '`') if p.default_from else ''} | {p.help} |"
+            for p in a.params)
+        parts.append(f"""## `{a.name.replace('_', '-')}`
+
+{a.explain}
+
+| parameter | default | from threshold | meaning |
+|---|---|---|---|
+{params}
+""")
+    return "\n".join(parts)
 
 
 def write_docs(root: Path) -> list[Path]:
