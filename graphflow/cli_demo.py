@@ -12,7 +12,6 @@ from rich.table import Table
 
 from graphflow.cli import common, emit_json, err_console, out_console
 from graphflow.config import resolve_workspace
-from graphflow.db import connect
 from graphflow.ingestion import ingest_files
 from graphflow.schema import EDGE_FIELDS, FLOW_FIELDS
 from graphflow.workspace import Workspace
@@ -91,33 +90,45 @@ def demo(out: Path, seed: int, days: int, flows_per_day: int, start: str, fmt: s
     target = out / ("conn" if rotate else "conn.log")
     err_console.print(f"ingesting {target} into {ws.root}")
     report = ingest_files([target], ws)
-    con = connect(ws)
-    try:
-        rows = con.execute("""
-            SELECT src_ip, day, count(DISTINCT dst_ip) AS peers,
-                   count(DISTINCT dst_port) AS ports, sum(flows) AS flows,
-                   sum(syn_only_flows) AS unanswered
-            FROM edges GROUP BY src_ip, day ORDER BY peers DESC, src_ip LIMIT 10
-        """).fetchall()
-    finally:
-        con.close()
-    top = [dict(zip(("src_ip", "day", "peers", "ports", "flows", "unanswered"), r, strict=True))
-           for r in rows]
+    _enrich_from_side_files(ws, out)
+    from graphflow.analyses import REGISTRY, run_analysis
+
+    summary: dict[str, list[dict[str, object]]] = {}
+    for name in REGISTRY:
+        if name in ("low_traffic",):
+            continue
+        summary[name] = [f.to_dict() for f in run_analysis(ws, name)]
     if as_json:
         emit_json({"generate": gen, "ingest": {k: v for k, v in report.to_dict().items()
                                                if k != "files"},
-                   "workspace": str(ws.root), "top_fanout": top})
+                   "workspace": str(ws.root), "findings": summary})
         return
     out_console.print(f"generated {gen['flows']} flows into {out}; loaded {report.loaded:,} "
                       f"flows ({report.rejected} rejected) into {ws.root}")
-    t = Table(title="hosts reaching the most distinct peers in one day")
-    for c in ("src_ip", "day", "peers", "ports", "flows", "unanswered"):
-        t.add_column(c)
-    for r in top:
-        t.add_row(*[str(r[c]) for c in ("src_ip", "day", "peers", "ports", "flows",
-                                        "unanswered")])
+    t = Table(title="findings")
+    for c in ("analysis", "count", "entities (first 6)"):
+        t.add_column(c, overflow="fold")
+    for name, found in summary.items():
+        ents = [str(f["entity"]) for f in found]
+        t.add_row(name.replace("_", "-"), str(len(found)), ", ".join(ents[:6]))
     out_console.print(t)
     out_console.print(f"ground truth: {gen['ground_truth']}")
+    out_console.print("details: graphflow analyze NAME --workspace " + str(ws.root)
+                      + "; flows behind a finding: graphflow flows --finding ID")
+
+
+def _enrich_from_side_files(ws: Workspace, out: Path) -> None:
+    """Load the generator's inventory, whitelist and names when enrichment is available."""
+    import importlib
+
+    try:
+        hosts = importlib.import_module("graphflow.hosts")
+    except ModuleNotFoundError:
+        return
+    enrich = getattr(hosts, "enrich_workspace", None)
+    if enrich is not None:
+        enrich(ws, assets=out / "assets.json", whitelist=out / "whitelist.txt",
+               names=out / "names.csv")
 
 
 @click.command()
