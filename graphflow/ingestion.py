@@ -73,6 +73,8 @@ class IngestReport:
     rejects_file: str | None = None
     seconds: float = 0.0
     version: int = 0
+    #: wall-clock seconds per phase: read (parse + stage), dedup (flows written), edges, commit
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[FileReport]:
@@ -218,6 +220,7 @@ def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConne
         add["flows"].append((f, f"{f.parent.name}/{f.name}"))
     # edges: rebuild every touched day from all of that day's flows (old + new)
     touched = sorted({f.parent.name for f in new_files})
+    t_edges = time.monotonic()
     if touched:
         day_files = [f for f in ws.flow_files() if f.parent.name in touched] + new_files
         edge_dir = stage / "edges"
@@ -230,6 +233,7 @@ def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConne
         for f in ws.edge_files():
             if f.parent.name in touched:
                 drop["edges"].add(f"{f.parent.name}/{f.name}")
+    report.timings["edges"] = round(time.monotonic() - t_edges, 3)
     return add, drop
 
 
@@ -303,6 +307,7 @@ def ingest_files(
                     _checkpoint("parse")
             writer.close()
             pool.shutdown()
+            report.timings["read"] = round(time.monotonic() - started, 3)
             report.rejected = sum(f.rejected for f in report.files)
             report.read = sum(f.read for f in report.files)
             con = duckdb.connect(str(stage / "tx.duckdb"))
@@ -313,6 +318,9 @@ def ingest_files(
                 con.execute(f"SET temp_directory = '{_q(stage / 'spill')}'")
                 con.execute("SET preserve_insertion_order = false")
                 add, drop = _finalize(ws, stage, cfg, con, report, tx)
+                report.timings["dedup_write"] = round(
+                    time.monotonic() - started - report.timings["read"]
+                    - report.timings["edges"], 3)
             finally:
                 con.close()
             report.loaded = sum(f.loaded for f in report.files)
@@ -345,6 +353,7 @@ def ingest_files(
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     report.seconds = time.monotonic() - started
+    report.timings["commit"] = round(report.seconds - sum(report.timings.values()), 3)
     return report
 
 

@@ -25,9 +25,9 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     # run from an unrelated directory so that the source tree cannot be imported
     env = dict(os.environ, PYTHONPATH=str(target))
     code = ("import graphflow, ingest, cypher, web, graphflow.analyses, graphflow.generate; "
-            "assert graphflow.__file__.startswith(%r), graphflow.__file__; "
+            f"assert graphflow.__file__.startswith({str(target)!r}), graphflow.__file__; "
             "assert ingest.__graphflow__; "
-            "print(cypher.read_cypher('schema')[:2])") % str(target)
+            "print(cypher.read_cypher('schema')[:2])")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                          capture_output=True, text=True, check=True)
     assert out.stdout.startswith("//")
