@@ -33,12 +33,14 @@ def _load_registry() -> dict[str, Analysis]:
         scanner_got_in,
         syn_only_scans,
         top_scanners,
+        top_talkers,
         vertical_scans,
     )
 
     entries = [m.ANALYSIS for m in (
         fanout_scanners, vertical_scans, syn_only_scans, low_traffic, top_scanners,
-        low_and_slow, coordinated_scanners, scanner_got_in, ingress_peaks, hva_neighbourhood)]
+        low_and_slow, coordinated_scanners, scanner_got_in, ingress_peaks, hva_neighbourhood,
+        top_talkers)]
     return {a.name: a for a in entries}
 
 

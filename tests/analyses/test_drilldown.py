@@ -69,6 +69,13 @@ def recompute(f: Finding, flows: list[dict[str, Any]]) -> dict[str, Any]:
     if f.analysis == "hva_neighbourhood":
         peers = {r["dst_ip"] if r["src_ip"] == f.entity else r["src_ip"] for r in flows}
         return {"new_peers": len(peers)}
+    if f.analysis == "top_talkers":
+        col = {"bytes_out": ("src_ip", ["src_bytes"]), "bytes_in": ("dst_ip", ["src_bytes"]),
+               "outbound_bytes": ("src_ip", ["src_bytes", "dst_bytes"]),
+               "outbound_flows": ("src_ip", [])}[fig["ranking"]]
+        mine = [r for r in flows if r[col[0]] == f.entity]
+        value = len(mine) if not col[1] else sum(sum(r[c] or 0 for c in col[1]) for r in mine)
+        return {"value": value}
     raise AssertionError(f"no recomputation for {f.analysis}")
 
 

@@ -12,7 +12,7 @@ from graphflow.analyses import REGISTRY, Finding, run_analysis
 from tests.analyses.conftest import SEEDS
 
 #: analyses whose output is a table or ranking, checked by unit tests instead
-TABLES = {"low_traffic", "top_scanners"}
+TABLES = {"low_traffic", "top_scanners", "top_talkers"}
 SCORED = sorted(set(REGISTRY) - TABLES)
 
 

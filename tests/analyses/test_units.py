@@ -120,3 +120,17 @@ def test_hostile_choice_parameters_are_refused(tmp_path: Path, name: str, param:
     ws = workspace(tmp_path, [flow(DAY, "203.0.113.9", "10.0.0.1", 22)])
     with pytest.raises(ConfigError):
         run_analysis(ws, name, {param: "failed) OR (1=1"})
+
+
+def test_top_talkers_with_previous_week(tmp_path: Path) -> None:
+    rows = []
+    for d in range(14):
+        big = 5_000_000 if d >= 7 else 1_000_000
+        rows.append(flow(DAY + d * 86400, "10.0.0.7", "198.51.100.7", 443, "SF", 10, 50,
+                         big, 1000, uid=f"CT{d:016d}"))
+        rows.append(flow(DAY + d * 86400 + 1, "10.0.0.8", "198.51.100.7", 443, "SF", 10, 50,
+                         2_000_000, 1000, uid=f"CU{d:016d}"))
+    ws = workspace(tmp_path, rows)
+    found = run_analysis(ws, "top_talkers", {"ranking": "bytes_out", "top_n": 1})
+    assert [(f.entity, f.figures["value"], f.figures["previous"], f.figures["change_pct"])
+            for f in found] == [("10.0.0.7", 35_000_000, 7_000_000, 400.0)]
