@@ -134,3 +134,20 @@ def test_top_talkers_with_previous_week(tmp_path: Path) -> None:
     found = run_analysis(ws, "top_talkers", {"ranking": "bytes_out", "top_n": 1})
     assert [(f.entity, f.figures["value"], f.figures["previous"], f.figures["change_pct"])
             for f in found] == [("10.0.0.7", 35_000_000, 7_000_000, 400.0)]
+
+
+def test_host_series_with_week_earlier(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from graphflow.profiles import host_series, parse_port_groups
+
+    rows = [flow(DAY, "198.51.100.7", "10.0.0.7", 443, "SF", 5, 5, 1000, 20000, uid="CP1"),
+            flow(DAY + 60, "198.51.100.8", "10.0.0.7", 80, "SF", 5, 5, 500, 7000, uid="CP2"),
+            flow(DAY + 7 * 86400, "198.51.100.7", "10.0.0.7", 443, "SF", 5, 5, 3000, 60000,
+                 uid="CP3")]
+    ws = workspace(tmp_path, rows)
+    start = dt.datetime(2026, 3, 9, tzinfo=dt.UTC)
+    pts = host_series(ws, "10.0.0.7", start=start, end=start + dt.timedelta(days=1),
+                      granularity="hour", port_groups=parse_port_groups("web=80+443"))
+    assert [(p.bucket, p.port, p.sent, p.received, p.prev_sent, p.prev_received) for p in pts] == [
+        ("2026-03-09T08:00:00Z", "web", 60000, 3000, 27000, 1500)]
