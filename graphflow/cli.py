@@ -134,6 +134,9 @@ def _print_ingest(report: IngestReport, console: Console) -> None:
     t.add_row("total", "", f"{report.read:,}", f"{report.loaded:,}", f"{report.duplicates:,}",
               f"{report.rejected:,}", style="bold")
     console.print(t)
+    if report.notes:
+        console.print(", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in
+                                sorted(report.notes.items())))
     if report.rejects_file:
         console.print(f"rejected lines: {report.rejects_file}")
 
@@ -141,8 +144,18 @@ def _print_ingest(report: IngestReport, console: Console) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", default=None, help="Input format (default: detected).")
+@click.option("--no-repair", is_flag=True,
+              help="VAST: keep records whose collector swapped source and destination.")
+@click.option("--no-stitch", is_flag=True,
+              help="nfdump/flow-tools/Argus: do not join the two directions of a connection.")
+@click.option("--start", "start_s", type=float, default=None,
+              help="Epoch seconds for inputs without timestamps (tshark field subsets, "
+                   "flow-tools masks without time).")
+@click.option("--link-header", type=click.IntRange(0), default=None,
+              help="Argus: link-layer bytes per packet to subtract (default 14, Ethernet).")
 @common
-def ingest(paths: tuple[Path, ...], fmt: str | None, workspace: Path | None,
+def ingest(paths: tuple[Path, ...], fmt: str | None, no_repair: bool, no_stitch: bool,
+           start_s: float | None, link_header: int | None, workspace: Path | None,
            as_json: bool) -> None:
     """Read flow files (or directories of them) into the workspace."""
     ws = _open_ws(workspace, create=True)
@@ -162,14 +175,17 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, workspace: Path | None,
 
         bar.start()
     try:
-        report = ingest_files(paths, ws, fmt=fmt, progress=progress_cb)
+        options = {"repair": False if no_repair else None,
+                   "stitch": False if no_stitch else None, "start": start_s,
+                   "link_header": link_header}
+        report = ingest_files(paths, ws, fmt=fmt, progress=progress_cb, options=options)
     finally:
         if bar is not None:
             bar.stop()
     if as_json:
         d = report.to_dict()
         emit_json({k: d[k] for k in ("files", "read", "loaded", "duplicates", "rejected",
-                                     "rejects_file", "seconds", "errors", "version")})
+                                     "rejects_file", "notes", "seconds", "errors", "version")})
         _print_ingest(report, err_console) if show_bar else None
     else:
         _print_ingest(report, out_console)

@@ -118,17 +118,12 @@ def demo(out: Path, seed: int, days: int, flows_per_day: int, start: str, fmt: s
 
 
 def _enrich_from_side_files(ws: Workspace, out: Path) -> None:
-    """Load the generator's inventory, whitelist and names when enrichment is available."""
-    import importlib
+    """Load the generator's inventory, whitelist, names and passive DNS into the hosts table."""
+    from graphflow.hosts import enrich
 
-    try:
-        hosts = importlib.import_module("graphflow.hosts")
-    except ModuleNotFoundError:
-        return
-    enrich = getattr(hosts, "enrich_workspace", None)
-    if enrich is not None:
-        enrich(ws, assets=out / "assets.json", whitelist=out / "whitelist.txt",
-               names=out / "names.csv")
+    dns = (str(out / "dns.log"),) if (out / "dns.log").exists() else ()
+    enrich(ws, assets=str(out / "assets.json"), whitelist=str(out / "whitelist.txt"),
+           names=(str(out / "names.csv"),), dns_logs=dns)
 
 
 @click.command()

@@ -16,6 +16,7 @@ import concurrent.futures
 import datetime as dt
 import fnmatch
 import hashlib
+import logging
 import os
 import shutil
 import time
@@ -43,6 +44,8 @@ if not getattr(_ingest, "__graphflow__", False):  # pragma: no cover - packaging
 
 __all__ = ["FileReport", "IngestReport", "ingest_files"]
 
+logger = logging.getLogger(__name__)
+
 Progress = Callable[[int, int, int], None]
 """progress(bytes_done, bytes_total, records_done)"""
 
@@ -61,6 +64,8 @@ class FileReport:
     duplicates: int = 0
     rejected: int = 0
     error: str | None = None
+    #: reader counters: stitched, flipped, skipped_non_ip, packets, ...
+    notes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +78,8 @@ class IngestReport:
     rejects_file: str | None = None
     seconds: float = 0.0
     version: int = 0
+    #: reader counters summed over files (stitched, flipped, packets, ...)
+    notes: dict[str, int] = field(default_factory=dict)
     #: wall-clock seconds per phase: read (parse + stage), dedup (flows written), edges, commit
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -187,6 +194,7 @@ def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConne
     add: dict[str, list[tuple[Path, str]]] = {"flows": [], "edges": [], "rejects": []}
     drop: dict[str, set[str]] = {"edges": set()}
     if not raw:
+        report.timings["edges"] = 0.0
         return add, drop
     con.execute("CREATE TEMP TABLE dup AS SELECT hash(_h) AS hh FROM read_parquet($raw) "
                 "GROUP BY 1 HAVING count(*) > 1", {"raw": raw})
@@ -252,6 +260,7 @@ def ingest_files(
     fmt: str | None = None,
     config: Config | None = None,
     progress: Progress | None = None,
+    options: dict[str, Any] | None = None,
 ) -> IngestReport:
     """Read flow files (or directories of them) into the workspace, in one transaction.
 
@@ -303,13 +312,17 @@ def ingest_files(
                     report.files.append(fr)
                     if err:
                         continue
-                    _stage_file(fr, fileno, stage, cfg, fmt, rej_fh, pool, writer, tick)
+                    _stage_file(fr, fileno, stage, cfg, fmt, rej_fh, pool, writer, tick,
+                                options)
                     _checkpoint("parse")
             writer.close()
             pool.shutdown()
             report.timings["read"] = round(time.monotonic() - started, 3)
             report.rejected = sum(f.rejected for f in report.files)
             report.read = sum(f.read for f in report.files)
+            for f in report.files:
+                for k, v in f.notes.items():
+                    report.notes[k] = report.notes.get(k, 0) + v
             con = duckdb.connect(str(stage / "tx.duckdb"))
             try:
                 con.execute("SET enable_progress_bar = false")  # it would write to stdout
@@ -320,7 +333,7 @@ def ingest_files(
                 add, drop = _finalize(ws, stage, cfg, con, report, tx)
                 report.timings["dedup_write"] = round(
                     time.monotonic() - started - report.timings["read"]
-                    - report.timings["edges"], 3)
+                    - report.timings.get("edges", 0.0), 3)
             finally:
                 con.close()
             report.loaded = sum(f.loaded for f in report.files)
@@ -352,6 +365,8 @@ def ingest_files(
                 report.rejects_file = str(ws.root / "rejects" / rejects_path.name)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
+    if report.loaded:
+        _rebuild_hosts(ws)
     report.seconds = time.monotonic() - started
     report.timings["commit"] = round(report.seconds - sum(report.timings.values()), 3)
     return report
@@ -401,9 +416,20 @@ class _BatchWriter:
                 self._con.close()
 
 
+def _rebuild_hosts(ws: Workspace) -> None:
+    """Rebuild the hosts table (enrichment with the remembered settings) after new flows."""
+    from graphflow.hosts import build_hosts
+
+    try:
+        build_hosts(ws)
+    except GraphFlowError as exc:
+        logger.warning("hosts table not rebuilt: %s", exc)
+
+
 def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str | None,
                 rej_fh: Any, pool: concurrent.futures.ThreadPoolExecutor,
-                writer: _BatchWriter, tick: Callable[..., None]) -> None:
+                writer: _BatchWriter, tick: Callable[..., None],
+                options: dict[str, Any] | None = None) -> None:
     """Read one file into ``stage/raw/<fileno>/``; on a file-level error keep nothing of it."""
     out = stage / "raw" / f"{fileno:06d}"
     try:
@@ -413,11 +439,13 @@ def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str 
         digest = pool.submit(_sha256, fr.path)
         out.mkdir(parents=True)
         pending: list[Reject] = []
-        for i, batch in enumerate(reader.read(fr.path, block_bytes=cfg.batch_bytes,
-                                              progress=tick)):
+        for i, batch in enumerate(_ingest.read_file(reader, fr.path, block_bytes=cfg.batch_bytes,
+                                                    progress=tick, options=options)):
             fr.read += batch.records
             tick(0, batch.records)
             fr.rejected += len(batch.rejects)
+            for k, v in batch.notes.items():
+                fr.notes[k] = fr.notes.get(k, 0) + v
             pending.extend(batch.rejects)
             if batch.table.num_rows:
                 writer.submit(batch.table, fileno, out / f"b{i:06d}.parquet")
@@ -428,9 +456,11 @@ def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str 
         writer.wait()
         fr.error = str(exc) if isinstance(exc, InputFormatError) else f"{fr.path}: {exc}"
         fr.read = fr.rejected = 0
+        fr.notes = {}
         shutil.rmtree(out, ignore_errors=True)
     except OSError as exc:
         writer.wait()
         fr.error = f"{fr.path}: cannot read: {exc.strerror or exc}"
         fr.read = fr.rejected = 0
+        fr.notes = {}
         shutil.rmtree(out, ignore_errors=True)

@@ -176,7 +176,7 @@ def schema_markdown(fields: tuple[Field, ...] = FLOW_FIELDS) -> str:
     """Render a field list as a Markdown table (used for docs/schema.md).
 
     >>> schema_markdown()[:30]
-    '| field | type | nullable | mea'
+    '| field | type | nullable | me'
     """
     rows = ["| field | type | nullable | meaning |", "|---|---|---|---|"]
     for f in fields:

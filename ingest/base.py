@@ -19,6 +19,7 @@ from typing import IO, Any, cast
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from graphflow.schema import FLOW_FIELDS
 
@@ -30,6 +31,15 @@ __all__ = [
     "Reject",
     "canonical_table",
     "clean_buffer",
+    "empty_batch",
+    "flag_letters",
+    "flag_pair_state",
+    "float_column",
+    "int_column",
+    "merge_notes",
+    "parse_delimited",
+    "proto_names",
+    "time_column",
     "iter_line_blocks",
     "normalize_ips",
     "open_binary",
@@ -66,6 +76,11 @@ class FlowBatch:
     table: pa.Table
     rejects: list[Reject] = field(default_factory=list)
     records: int = 0
+    #: Reader-specific counters for the ingest summary, e.g. ``stitched`` (records merged into
+    #: the flow of their other direction: read = loaded + rejected + duplicates + stitched),
+    #: ``flipped`` (VAST records whose swapped endpoints were put back), ``skipped_non_ip``
+    #: (ARP/LLC/management records, not counted in ``records``), ``packets`` (pcap, tshark).
+    notes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -338,3 +353,441 @@ def canonical_table(
         pa.field(NATIVE_ID, pa.string()))
     table = table.cast(target)
     return FlowBatch(table=table, rejects=rejects, records=n)
+
+
+# ---- shared helpers for the delimited-text readers (additive; see ingest/argus.py & co) -----
+
+#: IP protocol numbers -> the lower-case names the canonical ``proto`` uses (Zeek's names:
+#: ICMPv6 is "icmp", as in Zeek's conn.log).
+PROTO_BY_NUMBER: dict[int, str] = {
+    1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 50: "esp",
+    51: "ah", 58: "icmp", 89: "ospf", 103: "pim", 112: "vrrp", 132: "sctp",
+}
+#: Other spellings of the same protocols (Argus, nfdump, tshark, VAST).
+PROTO_ALIASES: dict[str, str] = {
+    "ipv6-icmp": "icmp", "icmp6": "icmp", "icmpv6": "icmp", "ipv6icmp": "icmp",
+    # Argus names UDP flows after the application it recognised
+    "rtp": "udp", "rtcp": "udp", "udt": "udp",
+}
+#: Records that are not IP flows (Argus management records, ARP, LLC, ...): skipped, counted.
+NON_IP_PROTOS = frozenset({"arp", "rarp", "llc", "man", "lldp", "stp", "cdp", "ipx", "esmc",
+                           "lacp", "802.1x", "eapol", "loop"})
+
+# TCP flag bits, and the order the letters are written in (Argus' ``-Z b`` order).
+FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
+_FLAG_ORDER = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "A"), (URG, "U"),
+               (ECE, "E"), (CWR, "C"))
+
+
+def empty_batch(path: str, records: int = 0, rejects: list[Reject] | None = None) -> FlowBatch:
+    """A batch with no flows (only rejects, or nothing)."""
+    b = canonical_table({}, n=0, lines=np.zeros(0, np.int64), path=path, raw_lines=None)
+    b.rejects = list(rejects or [])
+    b.records = records
+    return b
+
+
+def merge_notes(into: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    for k, v in more.items():
+        into[k] = into.get(k, 0) + int(v)
+    return into
+
+
+def map_distinct(values: pa.Array, fn: Callable[[Any], Any], typ: pa.DataType) -> pa.Array:
+    """Apply ``fn`` to each distinct value (a Python loop over the dictionary, not the rows)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    mapped = pa.array([fn(v) for v in enc.dictionary.to_pylist()], typ)
+    return pc.take(mapped, enc.indices)
+
+
+def proto_names(values: pa.Array) -> pa.Array:
+    """Protocol names or numbers -> canonical lower-case names (numbers without a name stay
+    numbers).
+
+    >>> proto_names(pa.array(["TCP", "17", "ipv6-icmp", "ICMP6", None, "132", "253"])).to_pylist()
+    ['tcp', 'udp', 'icmp', 'icmp', None, 'sctp', '253']
+    """
+    def one(v: Any) -> str | None:
+        if v is None:
+            return None
+        s = str(v).strip().lower()
+        if not s:
+            return None
+        if s.isdigit():
+            return PROTO_BY_NUMBER.get(int(s), str(int(s)))
+        return PROTO_ALIASES.get(s, s)
+
+    return map_distinct(values.cast(pa.string()), one, pa.string())
+
+
+def _trimmed(values: pa.Array) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.utf8_trim_whitespace(values.cast(pa.string()))
+
+
+_INT_RE = r"^[-+]?\d+$"
+_FLOAT_RE = r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
+
+
+def _checked_cast(values: pa.Array, pattern: str, typ: pa.DataType
+                  ) -> tuple[pa.Array, np.ndarray | None]:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+        return values.cast(typ), None  # already typed by the CSV parser
+    s = _trimmed(values)
+    s = pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+    try:
+        return s.cast(typ), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ok = pc.fill_null(pc.match_substring_regex(s, pattern), True)
+        out = pc.if_else(ok, s, pa.scalar(None, pa.string())).cast(typ)
+        return out, ~np.asarray(ok)
+
+
+def int_column(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+    """Text -> int64; empty is null. Returns the column and a mask of unparsable rows (or None).
+
+    >>> col, bad = int_column(pa.array(["1", " 2 ", "", "x", None]))
+    >>> col.to_pylist(), bad.tolist()
+    ([1, 2, None, None, None], [False, False, False, True, False])
+    """
+    return _checked_cast(values, _INT_RE, pa.int64())
+
+
+def float_column(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+    """Text -> float64; empty is null. Returns the column and a mask of unparsable rows."""
+    return _checked_cast(values, _FLOAT_RE, pa.float64())
+
+
+_DATETIME_RE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
+
+
+def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Start times as float seconds since the epoch, UTC; and a mask of unparsable rows.
+
+    Accepts epoch seconds (``1520628556.520001``) and date-times written ``2011/08/10
+    11:34:53.221630``, ``2011-08-10 11:34:53``, ``2011-08-10T11:34:53.5Z`` (read as UTC:
+    a text time without zone is taken as UTC).
+
+    >>> t, bad = time_column(pa.array(["1.5", "1970/01/01 00:00:02.25", "1970-01-01T00:00:03Z",
+    ...                                "12:00:01", ""]))
+    >>> t.to_pylist()[:3], bad.tolist()
+    ([1.5, 2.25, 3.0], [False, False, False, True, True])
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
+        return values.cast(pa.float64()), np.zeros(len(values), dtype=bool)
+    if pa.types.is_timestamp(values.type):  # parsed by the CSV reader already
+        us = values.cast(pa.timestamp("us")).cast(pa.int64())
+        return pc.divide(us.cast(pa.float64()), 1e6), np.zeros(len(values), dtype=bool)
+    s = _trimmed(values)
+    n = len(s)
+    ok = np.zeros(n, dtype=bool)
+    sample = next((v for v in s.slice(0, 64).to_pylist() if v), "")
+    if not any(ch in sample for ch in "-/:"):
+        try:  # fast path: all epoch seconds
+            return s.cast(pa.float64()), ok
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    text = pc.replace_substring(s, "/", "-") if "/" in sample else s
+    if "T" in sample:
+        text = pc.replace_substring(text, "T", " ")
+    if "Z" in sample:
+        text = pc.utf8_rtrim(text, characters="Z")
+    try:  # fast path: all date-times written like the first ones
+        stamps = text.cast(pa.timestamp("us"))
+        return pc.divide(stamps.cast(pa.int64()).cast(pa.float64()), 1e6), ok
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    # mixed or broken: every spelling, row by row (vectorised), bad rows flagged
+    text = pc.utf8_rtrim(pc.replace_substring(pc.replace_substring(s, "/", "-"), "T", " "),
+                         characters="Z")
+    numeric = np.asarray(pc.fill_null(pc.match_substring_regex(s, _FLOAT_RE), False))
+    is_dt = np.asarray(pc.fill_null(pc.match_substring_regex(text, _DATETIME_RE), False))
+    dt_text = pc.if_else(pa.array(is_dt), text, pa.scalar(None, pa.string()))
+    stamps = dt_text.cast(pa.timestamp("us"))
+    dt_secs = pc.divide(stamps.cast(pa.int64()).cast(pa.float64()), 1e6)
+    num_text = pc.if_else(pa.array(numeric), s, pa.scalar(None, pa.string()))
+    secs = pc.coalesce(num_text.cast(pa.float64()), dt_secs)
+    return secs, ~(numeric | is_dt)
+
+
+def flag_letters(bits: np.ndarray) -> pa.Array:
+    """TCP flag bitmasks -> letters in ``FSRPAUEC`` order; negative (unknown) -> null.
+
+    >>> flag_letters(np.array([0x12, 0x02, 0, -1])).to_pylist()
+    ['SA', 'S', '', None]
+    """
+    bits = np.asarray(bits, dtype=np.int64)
+    uniq, inv = np.unique(bits, return_inverse=True)
+    names = ["".join(ch for bit, ch in _FLAG_ORDER if u & bit) if u >= 0 else None
+             for u in uniq.tolist()]
+    return pc.take(pa.array(names, pa.string()), pa.array(inv.reshape(-1)))
+
+
+def parse_flag_letters(values: pa.Array) -> np.ndarray:
+    """Flag strings (``...AP.S.``, ``SA``, ``0x012``, ``18``) -> bitmasks; null/unknown -> -1.
+
+    >>> parse_flag_letters(pa.array(["...AP.S.", "FSPA", "0x0012", "2", "", None])).tolist()
+    [26, 27, 18, 2, 0, -1]
+    """
+    letters = {ch: bit for bit, ch in _FLAG_ORDER}
+
+    def one(v: Any) -> int:
+        if v is None:
+            return -1
+        s = str(v).strip()
+        if s.lower().startswith("0x"):
+            try:
+                return int(s, 16) & 0xFF
+            except ValueError:
+                return -1
+        if s.isdigit():
+            return int(s) & 0xFF
+        out = 0
+        for ch in s.upper():
+            out |= letters.get(ch, 0)
+        return out
+
+    mapped = map_distinct(values.cast(pa.string()), one, pa.int64())
+    return np.asarray(pc.fill_null(mapped, -1))
+
+
+def flag_pair_state(proto: pa.Array, src_flags: np.ndarray, dst_flags: np.ndarray,
+                    dst_pkts: np.ndarray) -> pa.Array:
+    """A Zeek-like ``conn_state`` from the TCP flags each side sent (unions, -1 = unknown).
+
+    TCP: SYN and no SYN-ACK: ``REJ`` if the responder reset, else ``S0`` / ``RSTOS0`` / ``SH``
+    (originator's own RST / FIN); SYN answered: ``SF`` (both FIN), ``RSTO`` / ``RSTR``
+    (who reset), ``S2`` / ``S3`` (one FIN), ``S1``; responder SYN-ACK only: ``RSTRH`` /
+    ``SHR``; no SYN at all: ``OTH``; unknown flags: null. Other protocols: ``CON`` when the
+    responder sent packets, else ``INT``. ``dst_pkts`` < 0 means unknown.
+
+    >>> p = pa.array(["tcp"] * 6 + ["udp", "udp"])
+    >>> s = np.array([2, 2, 0x13, 0x1b, 0x10, -1, -1, -1])
+    >>> d = np.array([0, 0x14, 0x13, 0x1e, 0x10, -1, -1, -1])
+    >>> flag_pair_state(p, s, d, np.array([0, 1, 5, 4, 3, 0, 1, 0])).to_pylist()
+    ['S0', 'REJ', 'SF', 'RSTR', 'OTH', None, 'CON', 'INT']
+    """
+    s = np.asarray(src_flags, dtype=np.int64)
+    d = np.asarray(dst_flags, dtype=np.int64)
+    dp = np.asarray(dst_pkts, dtype=np.int64)
+    is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
+    known = (s >= 0) & (d >= 0)
+    s = np.where(s < 0, 0, s)
+    d = np.where(d < 0, 0, d)
+    s_syn = (s & SYN) > 0
+    d_syn = (d & SYN) > 0
+    d_silent = (d == 0) & (dp <= 0)
+    names = ["OTH", "REJ", "RSTOS0", "SH", "S0", "RSTO", "RSTR", "SF", "S2", "S3", "S1",
+             "RSTRH", "SHR", "CON", "INT"]
+    tcp_code = np.select(
+        [
+            s_syn & ~d_syn & ((d & RST) > 0),
+            s_syn & ~d_syn & d_silent & ((s & RST) > 0),
+            s_syn & ~d_syn & d_silent & ((s & FIN) > 0),
+            s_syn & ~d_syn & d_silent,
+            s_syn & ~d_syn,
+            s_syn & d_syn & ((s & RST) > 0),
+            s_syn & d_syn & ((d & RST) > 0),
+            s_syn & d_syn & ((s & FIN) > 0) & ((d & FIN) > 0),
+            s_syn & d_syn & ((s & FIN) > 0),
+            s_syn & d_syn & ((d & FIN) > 0),
+            s_syn & d_syn,
+            ~s_syn & d_syn & ((d & RST) > 0),
+            ~s_syn & d_syn & ((d & FIN) > 0),
+        ],
+        [1, 2, 3, 4, 0, 5, 6, 7, 8, 9, 10, 11, 12],
+        default=0,
+    )
+    code = np.where(is_tcp, tcp_code, np.where(dp > 0, 13, 14))
+    return pa.array(names, pa.string()).take(
+        pa.array(code.astype(np.int32), mask=is_tcp & ~known))
+
+
+@dataclass
+class Delimited:
+    """The well-formed lines of a block split into string columns, and the rejected ones."""
+
+    table: pa.Table
+    line_nos: np.ndarray
+    lines: pa.StringArray
+    rejects: list[Reject]
+
+
+def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
+                    names: list[str], delimiter: str, *, quoted: bool = False,
+                    include: list[str] | None = None,
+                    types: dict[str, pa.DataType] | None = None) -> Delimited:
+    """Split lines with a known column list into string columns, vectorised.
+
+    Lines with the wrong number of fields (counted outside double quotes when ``quoted``) and
+    empty lines are rejects; every other line is parsed by Arrow's CSV reader in one call.
+    """
+    if quoted and pc.any(pc.match_substring(lines, '"')).as_py():
+        counted = pc.replace_substring_regex(lines, '"[^"]*"', "")
+    else:
+        counted = lines
+    counts = np.asarray(pc.count_substring(counted, delimiter))
+    blank = np.asarray(pc.less_equal(pc.binary_length(lines), 2))  # "\n" or "\r\n"
+    if blank.any():
+        blank &= np.asarray(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(lines)), 0))
+    good = (counts == len(names) - 1) & ~blank
+    rejects: list[Reject] = []
+    if not good.all():
+        texts = pc.utf8_rtrim(lines.filter(pa.array(~good)), characters="\r\n").to_pylist()
+        for i, text in zip(np.flatnonzero(~good), texts, strict=True):
+            reason = "empty line" if blank[i] else (
+                f"expected {len(names)} fields separated by {delimiter!r}, got "
+                f"{int(counts[i]) + 1}")
+            rejects.append(Reject(path, int(line_nos[i]), reason, text or ""))
+        lines = lines.filter(pa.array(good))
+        line_nos = line_nos[good]
+    wanted = [c for c in (include or names) if c in names]
+    if len(lines) == 0:
+        table = pa.table({c: pa.array([], pa.string()) for c in wanted})
+        return Delimited(table, line_nos, lines, rejects)
+    # unique placeholder names: a header may repeat a column name
+    tmp = [f"c{i}" for i in range(len(names))]
+    idx = {c: names.index(c) for c in wanted}
+    buf = clean_buffer(lines)
+
+    def read(typed: bool) -> pa.Table:
+        col_types = {tmp[i]: ((types or {}).get(c, pa.string()) if typed else pa.string())
+                     for c, i in idx.items()}
+        return pacsv.read_csv(
+            pa.BufferReader(buf),
+            read_options=pacsv.ReadOptions(column_names=tmp, use_threads=True,
+                                           block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                             quote_char='"' if quoted else False,
+                                             escape_char=False, newlines_in_values=False,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=col_types, include_columns=[tmp[i] for i in idx.values()],
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
+        )
+
+    tab = None
+    if types:  # typed in one pass (the good path); any unparsable value: all as text
+        try:
+            tab = read(True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            tab = None
+    if tab is None:
+        tab = read(False)
+    cols = {c: tab.column(tmp[i]).combine_chunks() for c, i in idx.items()}
+    return Delimited(pa.table(cols) if cols else pa.table({}), line_nos, lines, rejects)
+
+
+@dataclass
+class Segment:
+    """Consecutive data lines of a text file under one header line (``None``: no header yet)."""
+
+    header: str | None
+    header_line: int
+    lines: pa.StringArray
+    line_nos: np.ndarray
+
+
+def iter_segments(path: str, block_bytes: int, progress: ProgressFn | None, *,
+                  is_header: Callable[[pa.StringArray], np.ndarray],
+                  is_footer: Callable[[pa.StringArray], np.ndarray] | None = None,
+                  is_skipped: Callable[[pa.StringArray], np.ndarray] | None = None,
+                  ) -> Iterator[Segment]:
+    """Cut a text file into runs of data lines, each under the header line in force.
+
+    ``is_header`` marks header lines (vectorised, per block); a header that repeats the one
+    in force (concatenated exports) is dropped, a different one starts a new layout.
+    ``is_footer`` marks the start of a footer (nfdump's ``Summary``): it and every line up to
+    the next header are not data. ``is_skipped`` marks other non-data lines (comments).
+    Neither headers, footers nor skipped lines are records.
+    """
+    header: str | None = None
+    header_line = 0
+    in_footer = False
+    with open_binary(path, progress) as stream:
+        for block in iter_line_blocks(stream, block_bytes):
+            lines = block.lines
+            n = len(lines)
+            line_nos = np.arange(block.first_line, block.first_line + n, dtype=np.int64)
+            hdr = np.asarray(is_header(lines), dtype=bool)
+            drop = hdr.copy()
+            if is_skipped is not None:
+                drop |= np.asarray(is_skipped(lines), dtype=bool)
+            if is_footer is not None:
+                foot = np.asarray(is_footer(lines), dtype=bool) & ~hdr
+                idx = np.arange(n)
+                last_foot = np.maximum.accumulate(np.where(foot, idx, -1))
+                last_hdr = np.maximum.accumulate(np.where(hdr, idx, -1))
+                footer_zone = last_foot > last_hdr
+                if in_footer:
+                    footer_zone |= last_hdr < 0
+                drop |= footer_zone
+                in_footer = bool(footer_zone[-1]) if n else in_footer
+            cuts = np.flatnonzero(hdr).tolist()
+            start = 0
+            for c in [*cuts, n]:
+                if c > start:
+                    keep = ~drop[start:c]
+                    seg = lines.slice(start, c - start)
+                    nos = line_nos[start:c]
+                    if not keep.all():
+                        seg = seg.filter(pa.array(keep))
+                        nos = nos[keep]
+                    if len(seg):
+                        yield Segment(header, header_line, seg, nos)
+                if c < n:
+                    text = str(lines[c].as_py()).rstrip("\r\n")
+                    if text != header:
+                        header, header_line = text, int(line_nos[c])
+                start = c + 1
+
+
+_PORT_PROTOS = pa.array(["tcp", "udp", "sctp"])
+
+
+def port_column(values: pa.Array | None, proto: pa.Array, n: int
+                ) -> tuple[pa.Array, np.ndarray | None]:
+    """Port text -> int64, checked only where the protocol has ports (ICMP "ports" of some
+    tools hold type/code in odd notations: ``0x0087``, ``8.0``; those become null)."""
+    if values is None:
+        return pa.nulls(n, pa.int64()), None
+    has = pc.fill_null(pc.is_in(proto, _PORT_PROTOS), False)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_integer(values.type):
+        return pc.if_else(has, values.cast(pa.int64()), pa.scalar(None, pa.int64())), None
+    s = pc.if_else(has, _trimmed(values), pa.scalar(None, pa.string()))
+    return int_column(s)
+
+
+def aux_for(table: pa.Table, line_nos: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Align per-line arrays with the rows ``canonical_table`` kept (by source_line)."""
+    kept = np.asarray(table.column("source_line").to_numpy())
+    pos = np.searchsorted(line_nos, kept)
+    return [np.asarray(a)[pos] for a in arrays]
+
+
+def block_problems(*items: tuple[np.ndarray | None, str]) -> list[tuple[np.ndarray, str]]:
+    """The (mask, reason) pairs whose mask is set somewhere."""
+    return [(m, r) for m, r in items if m is not None and m.any()]
+
+
+def header_mask(lines: pa.StringArray, *words: str) -> np.ndarray:
+    """Lines that start with a letter and contain every one of ``words`` (header lines)."""
+    mask = np.asarray(pc.fill_null(pc.match_substring_regex(lines, r"^[A-Za-z_\"]"), False))
+    if words and mask.any():
+        idx = np.flatnonzero(mask)
+        cand = lines.take(pa.array(idx))
+        ok = np.ones(len(idx), dtype=bool)
+        for w in words:
+            ok &= np.asarray(pc.match_substring(cand, w))
+        mask = np.zeros(len(lines), dtype=bool)
+        mask[idx[ok]] = True
+    return mask

@@ -99,7 +99,7 @@ def _unescape(value: str) -> str:
 def sniff_zeek_conn(head: bytes) -> str | None:
     """Return "tsv" or "json" if ``head`` (the first bytes of a file) looks like a conn.log.
 
-    >>> sniff_zeek_conn(b"#separator \\\\x09\\n#path\\tconn\\n#fields\\tts\\tuid\\tid.orig_h\\n")
+    >>> sniff_zeek_conn(b"#path\\tconn\\n#fields\\tts\\tuid\\tid.orig_h\\tid.resp_h\\n")
     'tsv'
     >>> sniff_zeek_conn(b'{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"1.2.3.4"}\\n')
     'json'

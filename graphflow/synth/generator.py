@@ -9,7 +9,7 @@ Examples
 >>> with tempfile.TemporaryDirectory() as d:
 ...     truth = generate(GeneratorConfig(days=8, flows_per_day=300), Path(d))
 ...     sorted(p.name for p in Path(d).iterdir())
-['assets.json', 'conn.log', 'ground_truth.json', 'names.csv', 'whitelist.txt']
+['assets.json', 'conn.log', 'dns.log', 'ground_truth.json', 'names.csv', 'whitelist.txt']
 >>> truth.audit["unplanned_crossings"], truth.audit["failed_plants"]
 ([], [])
 """
@@ -26,6 +26,7 @@ from graphflow.synth.decoys import lookalikes, near_misses
 from graphflow.synth.flows import FlowBatch
 from graphflow.synth.model import GeneratorConfig, GroundTruth
 from graphflow.synth.network import build_world, rng_for
+from graphflow.synth.dns import write_dns_log
 from graphflow.synth.outputs import write_side_files
 from graphflow.synth.plants import Plant
 from graphflow.synth.positives import POSITIVES
@@ -39,7 +40,7 @@ def generate(config: GeneratorConfig, out_dir: Path,
              progress: Callable[[int], None] | None = None) -> GroundTruth:
     """Write a synthetic enterprise network's conn.log and its ground truth into ``out_dir``.
 
-    Files: ``conn.log`` (or ``conn/`` when ``config.rotate``), ``ground_truth.json``,
+    Files: ``conn.log`` (or ``conn/`` when ``config.rotate``), ``dns.log``, ``ground_truth.json``,
     ``names.csv``, ``whitelist.txt`` and ``assets.json``. ``progress`` is called after each
     written day with the number of flows written so far. The same configuration always gives
     byte-identical files.
@@ -84,4 +85,5 @@ def generate(config: GeneratorConfig, out_dir: Path,
     truth = build_truth(world, plants, audit, config.to_dict())
     (out_dir / "ground_truth.json").write_text(truth.to_json(), encoding="utf-8")
     write_side_files(world, out_dir)
+    write_dns_log(world, out_dir)
     return truth

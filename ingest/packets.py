@@ -1,0 +1,239 @@
+"""Packets -> bidirectional flows, vectorised, with the same timeout rules as the pcap reader.
+
+A flow is the packets of one 5-tuple, both directions together (``A:p -> B:q`` and ``B:q ->
+A:p``), cut by two timeouts (the pcap reader, :mod:`ingest.pcap`, uses this module too):
+
+* **idle** (:data:`IDLE_TIMEOUT_S`, 120 s): a gap longer than this between two packets of the
+  5-tuple starts a new flow;
+* **active** (:data:`ACTIVE_TIMEOUT_S`, 1800 s): a flow is cut every 1800 s after its first
+  packet, however busy.
+
+The originator (``src``) is the sender of the flow's first packet. Per direction: bytes (IP
+level), packets, the OR of the TCP flags; ``tcp_flags`` is written ``<originator>_<responder>``
+(``S_RA``), ``state`` comes from :func:`ingest.base.flag_pair_state`. Provenance is the line of
+the flow's first packet.
+
+Packets without time (a reduced tshark field set) make **one flow per 5-tuple per file**, timed
+at the ``start`` given to the reader (default 0, 1970-01-01 UTC).
+
+Blocks are aggregated one at a time; flows still open at the end of a block (last packet
+within the idle timeout of the newest packet, or all of them without time) are carried into the
+next block as partial flows and merged there, so memory is bounded by the open flows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.base import flag_letters, flag_pair_state
+
+__all__ = ["ACTIVE_TIMEOUT_S", "IDLE_TIMEOUT_S", "Aggregator", "Packets", "flows_table_columns"]
+
+IDLE_TIMEOUT_S = 120.0
+ACTIVE_TIMEOUT_S = 1800.0
+
+
+@dataclass
+class Packets:
+    """A block of packets (or partial flows), one row each; ints use -1 for "none"."""
+
+    first: np.ndarray  # float64 seconds (NaN: no time)
+    last: np.ndarray
+    src: pa.Array  # string
+    dst: pa.Array
+    sport: np.ndarray  # int64
+    dport: np.ndarray
+    proto: pa.Array  # string
+    fwd_bytes: np.ndarray  # bytes sent src -> dst of this row
+    rev_bytes: np.ndarray  # bytes sent dst -> src (partial flows only)
+    fwd_pkts: np.ndarray
+    rev_pkts: np.ndarray
+    fwd_flags: np.ndarray  # -1 unknown
+    rev_flags: np.ndarray
+    line: np.ndarray  # int64 line of the first packet
+
+    @classmethod
+    def of_packets(cls, ts: np.ndarray, src: pa.Array, dst: pa.Array, sport: np.ndarray,
+                   dport: np.ndarray, proto: pa.Array, length: np.ndarray, flags: np.ndarray,
+                   line: np.ndarray) -> Packets:
+        n = len(line)
+        zero = np.zeros(n, np.int64)
+        return cls(ts, ts, src, dst, sport, dport, proto, length, zero, np.ones(n, np.int64),
+                   zero, flags, np.where(flags >= 0, 0, -1), line)
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    def take(self, idx: np.ndarray) -> Packets:
+        ia = pa.array(idx, pa.int64())
+        return Packets(self.first[idx], self.last[idx], self.src.take(ia), self.dst.take(ia),
+                       self.sport[idx], self.dport[idx], self.proto.take(ia),
+                       self.fwd_bytes[idx], self.rev_bytes[idx], self.fwd_pkts[idx],
+                       self.rev_pkts[idx], self.fwd_flags[idx], self.rev_flags[idx],
+                       self.line[idx])
+
+    @staticmethod
+    def concat(a: Packets, b: Packets) -> Packets:
+        def c(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return np.concatenate([x, y])
+
+        def ca(x: pa.Array, y: pa.Array) -> pa.Array:
+            return pa.concat_arrays([x.cast(pa.string()), y.cast(pa.string())])
+
+        return Packets(c(a.first, b.first), c(a.last, b.last), ca(a.src, b.src),
+                       ca(a.dst, b.dst), c(a.sport, b.sport), c(a.dport, b.dport),
+                       ca(a.proto, b.proto), c(a.fwd_bytes, b.fwd_bytes),
+                       c(a.rev_bytes, b.rev_bytes), c(a.fwd_pkts, b.fwd_pkts),
+                       c(a.rev_pkts, b.rev_pkts), c(a.fwd_flags, b.fwd_flags),
+                       c(a.rev_flags, b.rev_flags), c(a.line, b.line))
+
+
+def _or_reduce(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Bitwise OR per segment; -1 (unknown) only when every value of the segment is -1."""
+    known = values >= 0
+    ored = np.bitwise_or.reduceat(np.where(known, values, 0), starts)
+    any_known = np.logical_or.reduceat(known, starts)
+    return np.where(any_known, ored, -1)
+
+
+@dataclass
+class Aggregator:
+    """Packets -> flows across the blocks of one file (see module doc)."""
+
+    idle_s: float = IDLE_TIMEOUT_S
+    active_s: float = ACTIVE_TIMEOUT_S
+    _carry: Packets | None = field(default=None, repr=False)
+
+    def push(self, p: Packets, *, final: bool = False) -> Packets:
+        """Add packets; return the flows that are complete, as :class:`Packets` rows where
+        ``src`` is the originator (``fwd_*``: originator -> responder)."""
+        if self._carry is not None and len(self._carry):
+            p = Packets.concat(self._carry, p)
+            self._carry = None
+        if len(p) == 0:
+            return p
+        untimed = bool(np.isnan(p.first).all())
+        idle = np.inf if untimed else self.idle_s
+        active = np.inf if untimed else self.active_s
+        first = np.nan_to_num(p.first, nan=0.0)
+        last = np.nan_to_num(p.last, nan=0.0)
+        # integer ids for addresses and protocols: the key is compared as numbers, not text
+        n0 = len(p)
+        ids = np.asarray(pc.dictionary_encode(pa.concat_arrays(
+            [_plain(p.src), _plain(p.dst)])).indices, dtype=np.int64)
+        sid, did = ids[:n0], ids[n0:]
+        prid = np.asarray(pc.dictionary_encode(_plain(p.proto)).indices, dtype=np.int64)
+        a_is_src = (sid < did) | ((sid == did) & (p.sport <= p.dport))
+        lo_id, hi_id = np.where(a_is_src, sid, did), np.where(a_is_src, did, sid)
+        lo_p = np.where(a_is_src, p.sport, p.dport)
+        hi_p = np.where(a_is_src, p.dport, p.sport)
+        order = np.lexsort((p.line, first, hi_p, lo_p, hi_id, lo_id, prid))
+        key_change = np.ones(n0, dtype=bool)
+        if n0 > 1:
+            kc = np.zeros(n0 - 1, dtype=bool)
+            for col in (prid, lo_id, hi_id, lo_p, hi_p):
+                c = col[order]
+                kc |= c[1:] != c[:-1]
+            key_change[1:] = kc
+        k = np.cumsum(key_change)  # in sorted order
+        f, la = first[order], last[order]
+        n = len(order)
+        new = np.ones(n, dtype=bool)
+        if n > 1:
+            same = k[1:] == k[:-1]
+            # latest end seen so far within the 5-tuple (partial flows end after they start)
+            prev_last = _segmented_cummax(la, np.flatnonzero(np.r_[True, ~same]))
+            new[1:] = ~same | (f[1:] - prev_last[:-1] > idle)
+        seg_start_idx = np.flatnonzero(new)
+        seg_id = np.cumsum(new) - 1
+        if np.isfinite(active):
+            seg_first = f[seg_start_idx][seg_id]
+            sub = np.floor((f - seg_first) / active).astype(np.int64)
+            new = new | np.r_[True, (sub[1:] != sub[:-1]) & (seg_id[1:] == seg_id[:-1])]
+        starts = np.flatnonzero(new)
+        s = p.take(order)
+        # per element direction relative to the flow's first element
+        a_src = a_is_src[order]
+        flow_of = np.cumsum(new) - 1
+        orig_a = a_src[starts][flow_of]
+        same_dir = a_src == orig_a
+        fb = np.where(same_dir, s.fwd_bytes, s.rev_bytes)
+        rb = np.where(same_dir, s.rev_bytes, s.fwd_bytes)
+        fp = np.where(same_dir, s.fwd_pkts, s.rev_pkts)
+        rp = np.where(same_dir, s.rev_pkts, s.fwd_pkts)
+        ff = np.where(same_dir, s.fwd_flags, s.rev_flags)
+        rf = np.where(same_dir, s.rev_flags, s.fwd_flags)
+        flows = s.take(starts)
+        flows.first = np.minimum.reduceat(s.first if untimed else f, starts)
+        flows.last = np.maximum.reduceat(s.last if untimed else la, starts)
+        if untimed:
+            flows.first = np.full(len(starts), np.nan)
+            flows.last = np.full(len(starts), np.nan)
+        flows.fwd_bytes = np.add.reduceat(fb, starts)
+        flows.rev_bytes = np.add.reduceat(rb, starts)
+        flows.fwd_pkts = np.add.reduceat(fp, starts)
+        flows.rev_pkts = np.add.reduceat(rp, starts)
+        flows.fwd_flags = _or_reduce(ff, starts)
+        flows.rev_flags = _or_reduce(rf, starts)
+        flows.line = np.minimum.reduceat(s.line, starts)
+        if final:
+            return flows
+        if untimed:
+            self._carry = flows
+            return flows.take(np.zeros(0, np.int64))
+        newest = float(np.nanmax(p.last))
+        open_ = flows.last + idle >= newest
+        if open_.any():
+            self._carry = flows.take(np.flatnonzero(open_))
+        return flows.take(np.flatnonzero(~open_))
+
+
+def _plain(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    if pa.types.is_dictionary(a.type):
+        a = a.dictionary_decode()
+    return a.cast(pa.string())
+
+
+def _segmented_cummax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Running maximum that restarts at each index in ``starts`` (sorted, starts[0] == 0)."""
+    # shift each segment above the previous ones so a global cummax cannot leak across
+    seg = np.zeros(len(values), dtype=np.int64)
+    seg[starts[1:]] = 1
+    seg = np.cumsum(seg)
+    if len(values) == 0:
+        return values
+    base = float(values.min())
+    rel = values - base
+    span = float(rel.max()) + 1.0
+    lifted = rel + seg * span
+    out: np.ndarray = np.maximum.accumulate(lifted) - seg * span + base
+    return out
+
+
+def flows_table_columns(flows: Packets) -> dict[str, pa.Array]:
+    """Canonical columns (without provenance) for aggregated flows."""
+    state = flag_pair_state(flows.proto, flows.fwd_flags,
+                            np.where(flows.fwd_flags < 0, -1, np.maximum(flows.rev_flags, 0)),
+                            flows.rev_pkts)
+    letters = pc.binary_join_element_wise(
+        flag_letters(flows.fwd_flags),
+        flag_letters(np.where(flows.fwd_flags < 0, -1, np.maximum(flows.rev_flags, 0))), "_")
+    is_tcp = pc.fill_null(pc.equal(flows.proto.cast(pa.string()), "tcp"), False)
+    dur = np.where(np.isnan(flows.first), np.nan, flows.last - flows.first)
+    return {
+        "ts": pa.array(flows.first),
+        "duration": pa.array(dur, mask=np.isnan(dur)),
+        "src_ip": flows.src, "dst_ip": flows.dst,
+        "src_port": pa.array(flows.sport, pa.int64(), mask=flows.sport < 0),
+        "dst_port": pa.array(flows.dport, pa.int64(), mask=flows.dport < 0),
+        "proto": flows.proto, "state": state,
+        "tcp_flags": pc.if_else(is_tcp, letters, pa.scalar(None, pa.string())),
+        "src_bytes": pa.array(flows.fwd_bytes), "dst_bytes": pa.array(flows.rev_bytes),
+        "src_pkts": pa.array(flows.fwd_pkts), "dst_pkts": pa.array(flows.rev_pkts),
+    }

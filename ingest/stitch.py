@@ -1,0 +1,231 @@
+"""Stitching unidirectional flow records into connections.
+
+NetFlow v5/v9, IPFIX without biflow support, nfdump and flow-tools store one record per
+direction: ``A:p -> B:q`` and, separately, ``B:q -> A:p``. GraphFlow's canonical flow is a
+connection with counters both ways (``dst_bytes``/``dst_pkts`` = what the responder sent), so
+the two directions are joined here, vectorised, block by block:
+
+* **Candidates** are one-way records: ``dst_pkts`` and ``dst_bytes`` both 0 or null (a biflow
+  record that already carries both directions is never touched).
+* **Match**: same protocol, mirrored endpoints (``src`` of one = ``dst`` of the other, ports
+  included; ICMP and other port-less protocols match on addresses), and times that overlap or
+  touch: the later record starts at most ``window`` seconds (default 60, NetFlow's usual
+  inactive timeout) after the earlier one ends. Records are taken in start-time order and each
+  record joins at most one other, so a connection split into several records per direction
+  (active timeout) is stitched piece by piece.
+* **Originator**: the record that started first. On equal start times (nfdump's CSV prints whole
+  seconds) the record that carries a SYN without ACK, then the one from the higher (ephemeral)
+  port, is the originator.
+* **Result**: one flow with the originator's start, the later of the two ends, the responder's
+  bytes/packets as ``dst_bytes``/``dst_pkts``, ``tcp_flags`` written ``<originator>_<responder>``
+  (``S_RA``) and a Zeek-like ``state`` from those flags (:func:`ingest.base.flag_pair_state`),
+  so S0/REJ-like states and "no bytes returned" are right. Provenance is the originator's line.
+* **Leftovers**: a one-way record left unpaired next to a stitched pair of the same 5-tuple
+  (within ``window``) joins that pair on the side its direction says -- an exporter that cut one
+  direction in two (idle timeout on a quiet side), or two exchanges within the same second
+  that whole-second times cannot order. ``stitched`` counts these too.
+* Unmatched one-way records stay one-way flows (``dst_*`` = 0, state from their own flags).
+
+Records still open at the end of a block (ending within ``window`` of the newest start seen)
+are carried into the next block, so pairs that straddle a block boundary in a time-ordered
+file are still found; at the end of the file everything left is emitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.base import flag_letters, flag_pair_state
+
+__all__ = ["DEFAULT_WINDOW_S", "END", "FLAGS", "Stitcher"]
+
+#: Seconds allowed between one direction's end and the other direction's start.
+DEFAULT_WINDOW_S = 60.0
+#: Auxiliary columns the reader adds to its canonical table before stitching.
+FLAGS = "_flags"  # int64 TCP flag bits of the record's own direction, -1 unknown
+END = "_end"  # int64 microseconds since the epoch: the record's last packet
+
+
+def _np(col: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return np.array(pc.fill_null(arr, fill).to_numpy(zero_copy_only=False))
+
+
+@dataclass
+class Stitcher:
+    """Joins the two directions of connections across the blocks of one file."""
+
+    window_s: float = DEFAULT_WINDOW_S
+    stitched: int = 0
+    _carry: pa.Table | None = field(default=None, repr=False)
+
+    def push(self, table: pa.Table, *, final: bool = False) -> pa.Table:
+        """Add a block (canonical columns + ``_native_id`` + ``_flags`` + ``_end``); return the
+        flows that are complete (canonical columns + ``_native_id``), in start-time order
+        within the block."""
+        if self._carry is not None and self._carry.num_rows:
+            table = pa.concat_tables([self._carry, table])
+            self._carry = None
+        if table.num_rows == 0:
+            return table.drop_columns([FLAGS, END])
+        return self._stitch(table, final)
+
+    def _stitch(self, t: pa.Table, final: bool) -> pa.Table:
+        n = t.num_rows
+        window_us = int(self.window_s * 1e6)
+        ts = _np(t.column("ts").cast(pa.int64()))
+        end = _np(t.column(END))
+        end = np.maximum(end, ts)
+        flags = _np(t.column(FLAGS), -1)
+        dpk = t.column("dst_pkts")
+        dby = t.column("dst_bytes")
+        one_way = _np(pc.fill_null(pc.equal(dpk, 0), True).cast(pa.int8())).astype(bool) & _np(
+            pc.fill_null(pc.equal(dby, 0), True).cast(pa.int8())).astype(bool)
+        sport = _np(t.column("src_port").cast(pa.int64()), -1)
+        dport = _np(t.column("dst_port").cast(pa.int64()), -1)
+        sip = t.column("src_ip").combine_chunks()
+        dip = t.column("dst_ip").combine_chunks()
+        # orientation-free key from integer ids (no text built per row): the endpoint with the
+        # smaller (address id, port) first
+        ids = np.asarray(pc.dictionary_encode(pa.concat_arrays([sip, dip])).indices,
+                         dtype=np.int64)
+        sid, did = ids[:n], ids[n:]
+        fwd = (sid < did) | ((sid == did) & (sport <= dport))
+        lo_id, hi_id = np.where(fwd, sid, did), np.where(fwd, did, sid)
+        lo_p = np.where(fwd, sport, dport) + 1
+        hi_p = np.where(fwd, dport, sport) + 1
+        prid = np.asarray(pc.dictionary_encode(t.column("proto").combine_chunks()).indices,
+                          dtype=np.int64)
+        _, pair_id = np.unique(lo_id * (int(ids.max()) + 1) + hi_id, return_inverse=True)
+        key = ((pair_id.reshape(-1).astype(np.int64) * 65537 + lo_p) * 65537 + hi_p) * 256 \
+            + prid
+        # originator score (lower = more likely the originator) for equal start times
+        syn_only = (flags >= 0) & ((flags & 0x02) > 0) & ((flags & 0x10) == 0)
+        syn_ack = (flags >= 0) & ((flags & 0x12) == 0x12)
+        score = np.where(syn_only, 0, np.where(syn_ack, 4, 2)) + (sport < dport).astype(int)
+        order = np.lexsort((np.arange(n), score, ts, key))
+        k, o, w = key[order], fwd[order], one_way[order]
+        s_ts, s_end = ts[order], end[order]
+        cand = np.zeros(n, dtype=bool)
+        if n > 1:
+            cand[:-1] = ((k[:-1] == k[1:]) & (o[:-1] != o[1:]) & w[:-1] & w[1:]
+                         & (s_ts[1:] <= s_end[:-1] + window_us))
+        # greedy, left to right: within a run of consecutive candidates take every other one
+        take = np.zeros(n, dtype=bool)
+        if cand.any():
+            idx = np.flatnonzero(cand)
+            run_start = np.r_[True, idx[1:] != idx[:-1] + 1]
+            run_id = np.cumsum(run_start) - 1
+            first = idx[run_start][run_id]
+            take[idx[(idx - first) % 2 == 0]] = True
+        orig_pos = np.flatnonzero(take)
+        resp_pos = orig_pos + 1
+        orig = order[orig_pos]
+        resp = order[resp_pos]
+        paired = np.zeros(n, dtype=bool)
+        paired[orig] = True
+        paired[resp] = True
+        new_end = end.copy()
+        new_end[orig] = np.maximum(end[orig], end[resp])
+        # leftovers: an unpaired one-way record next to a stitched pair of the same 5-tuple
+        # (a direction the exporter split in two, or two exchanges within one second) joins
+        # that pair, on the side its direction says
+        absorbed_into = np.full(n, -1, np.int64)
+        if len(orig_pos):
+            pos = np.arange(n)
+            is_anchor = np.zeros(n, dtype=bool)
+            is_anchor[orig_pos] = True
+            run_start = np.r_[True, k[1:] != k[:-1]] if n > 1 else np.ones(1, dtype=bool)
+            run_first = np.maximum.accumulate(np.where(run_start, pos, 0))
+            prev_anchor = np.maximum.accumulate(np.where(is_anchor, pos, -1))
+            prev_anchor = np.where(prev_anchor >= run_first, prev_anchor, -1)
+            nxt = np.where(is_anchor, pos, n)[::-1]
+            next_anchor = np.minimum.accumulate(nxt)[::-1]
+            run_last = np.r_[k[1:] != k[:-1], True] if n > 1 else np.ones(1, dtype=bool)
+            run_end = np.minimum.accumulate(np.where(run_last, pos, n)[::-1])[::-1]
+            next_anchor = np.where(next_anchor <= run_end, next_anchor, -1)
+            s_paired = paired[order]
+            loose = w & ~s_paired
+            a_end = np.where(prev_anchor >= 0, new_end[order[np.maximum(prev_anchor, 0)]], 0)
+            use_prev = loose & (prev_anchor >= 0) & (s_ts <= a_end + window_us)
+            a_ts = np.where(next_anchor >= 0, ts[order[np.maximum(next_anchor, 0)]], 0)
+            use_next = loose & ~use_prev & (next_anchor >= 0) & (a_ts <= s_end + window_us)
+            target = np.where(use_prev, prev_anchor, np.where(use_next, next_anchor, -1))
+            hit = target >= 0
+            absorbed_into[order[hit]] = order[target[hit]]
+        absorbed = absorbed_into >= 0
+        # carry: one-way records that are not paired and may still meet their other half
+        keep = np.ones(n, dtype=bool)
+        if not final:
+            newest = int(ts.max())
+            pending = one_way & ~paired & ~absorbed & (end + window_us >= newest)
+            # a pair is complete; anything else still open waits for the next block
+            keep = ~pending
+            if pending.any():
+                self._carry = t.filter(pa.array(pending))
+        self.stitched += len(orig) + int(absorbed.sum())
+
+        # responder counters become the originator's dst_*
+        src_b = _np(t.column("src_bytes"), -1)
+        src_p = _np(t.column("src_pkts"), -1)
+        new_src_b, new_src_p = src_b.copy(), src_p.copy()
+        new_dst_b = _np(t.column("dst_bytes"), -1)
+        new_dst_p = _np(t.column("dst_pkts"), -1)
+        src_flags = flags.copy()
+        dst_flags = np.where(one_way, 0, flags)
+        new_dst_b[orig] = src_b[resp]
+        new_dst_p[orig] = src_p[resp]
+        dst_flags[orig] = flags[resp]
+        new_ts = ts.copy()
+        if absorbed.any():
+            u = np.flatnonzero(absorbed)
+            tgt = absorbed_into[u]
+            same = fwd[u] == fwd[tgt]
+            for cond, b_arr, p_arr, f_arr in ((same, new_src_b, new_src_p, src_flags),
+                                              (~same, new_dst_b, new_dst_p, dst_flags)):
+                uu, tt = u[cond], tgt[cond]
+                np.add.at(b_arr, tt, np.maximum(src_b[uu], 0))
+                np.add.at(p_arr, tt, np.maximum(src_p[uu], 0))
+                np.bitwise_or.at(f_arr, tt, np.maximum(flags[uu], 0))
+            np.maximum.at(new_end, tgt, end[u])
+            np.minimum.at(new_ts, tgt, ts[u])
+        out_mask = keep & ~absorbed
+        out_mask[resp] = False
+        grown = paired.copy()
+        grown[absorbed_into[absorbed]] = True
+        # one-way rows (paired or not) get the flag-pair state; biflows keep their own
+        s_flags = np.where(flags < 0, -1, src_flags)
+        d_flags = np.where(s_flags < 0, -1, dst_flags)
+        state = flag_pair_state(t.column("proto").combine_chunks(), s_flags, d_flags,
+                                np.maximum(new_dst_p, 0))
+        letters_s = flag_letters(s_flags)
+        letters_d = flag_letters(np.where(d_flags < 0, -1, d_flags))
+        tcp_flags = pc.binary_join_element_wise(letters_s, letters_d, "_")
+        is_tcp = pc.fill_null(pc.equal(t.column("proto").combine_chunks(), "tcp"), False)
+        tcp_flags = pc.if_else(is_tcp, tcp_flags, pa.scalar(None, pa.string()))
+        restate = pa.array(one_way | paired)
+        old_state = t.column("state").combine_chunks()
+        old_flags = t.column("tcp_flags").combine_chunks()
+        dur = (new_end - new_ts) / 1e6
+        old_dur = t.column("duration").combine_chunks()
+
+        def ints(x: np.ndarray) -> pa.Array:
+            return pa.array(x, pa.int64(), mask=x < 0)
+
+        cols = {
+            "ts": pa.array(new_ts).cast(pa.timestamp("us", tz="UTC")),
+            "duration": pc.if_else(pa.array(grown), pa.array(dur), old_dur),
+            "src_bytes": ints(new_src_b), "src_pkts": ints(new_src_p),
+            "dst_bytes": ints(new_dst_b), "dst_pkts": ints(new_dst_p),
+            "state": pc.if_else(restate, pc.coalesce(state, old_state), old_state),
+            "tcp_flags": pc.if_else(restate, pc.coalesce(tcp_flags, old_flags), old_flags),
+        }
+        for name, arr in cols.items():
+            i = t.schema.get_field_index(name)
+            t = t.set_column(i, t.schema.field(name), arr.cast(t.schema.field(name).type))
+        out = t.filter(pa.array(out_mask)).drop_columns([FLAGS, END])
+        return out.take(pc.sort_indices(out.column("ts")))

@@ -1,0 +1,352 @@
+"""tshark CSV reader: packet lines (``tshark -T fields ... -E header=y -E separator=,``) -> flows.
+
+The header names the fields; both tshark's own names and the reduced spellings people use
+are understood (dots/underscores and word order do not matter: ``tcp.srcport``,
+``srcporttcp``, ``tcp_srcport`` are one field):
+
+=========  ==================================================================================
+role       header names
+=========  ==================================================================================
+time       ``frame.time_epoch`` (``frame.time_relative`` + ``start``)
+source     ``ip.src``, ``ipv6.src`` (``ipsrc``, ``src``)
+dest.      ``ip.dst``, ``ipv6.dst`` (``ipdst``, ``dst``)
+ports      ``tcp.srcport``/``tcp.dstport``, ``udp.*``, ``sctp.*`` (``srcporttcp``, ...)
+protocol   ``ip.proto``, ``ipv6.nxt``; otherwise told from the ports present (TCP/UDP columns),
+           ``icmp.type``/``icmpv6.type`` or ``_ws.col.Protocol`` (ICMP, ICMPv6)
+bytes      ``ip.len``, ``ipv6.plen`` + 40 (IP level, exact); else ``frame.len`` minus
+           ``link_header`` (default 14, Ethernet; frames padded to 60 bytes stay padded)
+flags      ``tcp.flags`` (``0x0012``) or ``tcp.flags.str``
+=========  ==================================================================================
+
+Values may be quoted (``-E quote=d``); with ``-E occurrence=a`` the first value is used (an
+ICMP error's inner header is not the packet's). Packet lines with no IP address (ARP and other
+non-IP frames) are skipped and counted in ``notes["skipped_non_ip"]``. The header line repeated
+in the middle of a concatenated file is skipped, not rejected. A header-less file is read when
+its lines have the ten fields of the common command line ``frame.time_epoch ip.src ip.dst
+tcp.srcport tcp.dstport udp.srcport udp.dstport ip.proto frame.len tcp.flags``.
+
+Packets become flows with :mod:`ingest.packets` (same timeouts as pcap). Without a time field,
+each 5-tuple is one flow for the whole file, timed at ``start`` (CLI ``--start``; default 0).
+A flow's line is its first packet's; ``notes["packets"]`` counts the packets aggregated and
+``records`` counts flows + rejected lines (so read = loaded + rejected + duplicates holds).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graphflow.errors import InputFormatError
+from ingest.base import (
+    FlowBatch,
+    ProgressFn,
+    Reject,
+    block_problems,
+    canonical_table,
+    empty_batch,
+    float_column,
+    int_column,
+    iter_segments,
+    normalize_ips,
+    open_binary,
+    parse_delimited,
+    parse_flag_letters,
+    proto_names,
+)
+from ingest.packets import Aggregator, Packets, flows_table_columns
+
+__all__ = ["DEFAULT_FIELDS", "read_tshark", "sniff_tshark"]
+
+DEFAULT_FIELDS = ["frame.time_epoch", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport",
+                  "udp.srcport", "udp.dstport", "ip.proto", "frame.len", "tcp.flags"]
+
+
+def _norm(name: str) -> str:
+    """``tcp.srcport`` / ``srcporttcp`` / ``tcp_srcport`` -> ``srcport|tcp`` (sorted words)."""
+    s = name.strip().strip('"').lower()
+    s = s.replace("_ws.col.", "col.")
+    words = [w for w in re.split(r"[._\s-]+", s) if w]
+    if len(words) == 1:  # glued spellings: ipsrc, dstporttcp, srcportudp, iplen
+        w = words[0]
+        for pre in ("ipv6", "ip", "tcp", "udp", "sctp", "frame", "icmpv6", "icmp"):
+            if w.startswith(pre) and len(w) > len(pre):
+                words = [pre, w[len(pre):]]
+                break
+        else:
+            for suf in ("tcp", "udp", "sctp"):
+                if w.endswith(suf) and len(w) > len(suf):
+                    words = [w[: -len(suf)], suf]
+                    break
+    return "|".join(sorted(words))
+
+
+_ROLES: dict[str, tuple[str, ...]] = {
+    "time": ("frame.time_epoch", "time_epoch", "epoch", "ts", "timestamp", "time"),
+    "reltime": ("frame.time_relative", "time_relative"),
+    "src4": ("ip.src", "src", "source"),
+    "src6": ("ipv6.src",),
+    "dst4": ("ip.dst", "dst", "destination"),
+    "dst6": ("ipv6.dst",),
+    "tcp_sp": ("tcp.srcport",), "tcp_dp": ("tcp.dstport",),
+    "udp_sp": ("udp.srcport",), "udp_dp": ("udp.dstport",),
+    "sctp_sp": ("sctp.srcport",), "sctp_dp": ("sctp.dstport",),
+    "any_sp": ("srcport", "sport", "src_port"), "any_dp": ("dstport", "dport", "dst_port"),
+    "proto4": ("ip.proto",), "proto6": ("ipv6.nxt",),
+    "colproto": ("_ws.col.Protocol", "protocol"),
+    "icmp": ("icmp.type",), "icmp6": ("icmpv6.type",),
+    "iplen": ("ip.len",), "ip6plen": ("ipv6.plen",),
+    "framelen": ("frame.len", "len", "length", "frame.cap_len"),
+    "flags": ("tcp.flags", "flags"), "flagstr": ("tcp.flags.str",),
+}
+_NUMERIC_ROLES = ("time", "reltime", "tcp_sp", "tcp_dp", "udp_sp", "udp_dp", "sctp_sp",
+                  "sctp_dp", "any_sp", "any_dp", "iplen", "ip6plen", "framelen")
+_BY_NORM: dict[str, str] = {}
+for _role, _names in _ROLES.items():
+    for _n in _names:
+        _BY_NORM.setdefault(_norm(_n), _role)
+
+
+def _roles(names: list[str]) -> dict[str, str]:
+    """role -> the header name (first one found) that fills it."""
+    out: dict[str, str] = {}
+    for name in names:
+        role = _BY_NORM.get(_norm(name))
+        if role is not None and role not in out:
+            out[role] = name
+    return out
+
+
+def _split(line: str) -> list[str]:
+    return [x.strip().strip('"') for x in line.rstrip("\r\n").split(",")]
+
+
+_HEADERLESS = re.compile(r'^"?\d+(\.\d+)?"?,"?[0-9a-fA-F:.]*"?,"?[0-9a-fA-F:.]*"?,')
+
+
+def sniff_tshark(head: bytes) -> str | None:
+    """``"csv"`` when the first line is a header of tshark fields naming source and
+    destination addresses, or a header-less line of :data:`DEFAULT_FIELDS`.
+
+    >>> sniff_tshark(b"frame.time_epoch,ip.src,ip.dst,tcp.srcport,tcp.dstport,frame.len\\n")
+    'csv'
+    >>> sniff_tshark(b"ipsrc,ipdst,dstporttcp,srcporttcp,len\\n")
+    'csv'
+    >>> sniff_tshark(b"1520628556.52,192.168.2.1,224.0.0.251,,,5353,5353,17,409,\\n")
+    'csv'
+    >>> sniff_tshark(b"StartTime,SrcAddr,DstAddr\\n") is None
+    True
+    """
+    for line in head.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        roles = _roles(_split(line))
+        if ({"src4", "src6"} & roles.keys()) and ({"dst4", "dst6"} & roles.keys()) and (
+                len(roles) >= 3 or "time" in roles):
+            return "csv"
+        if _HEADERLESS.match(line) and line.count(",") == len(DEFAULT_FIELDS) - 1:
+            return "csv"
+        return None
+    return None
+
+
+def _first_value(col: pa.Array) -> pa.Array:
+    """``a,b`` (several occurrences) -> ``a``."""
+    s = pc.utf8_trim_whitespace(col.cast(pa.string()))
+    if pc.any(pc.fill_null(pc.match_substring(s, ","), False)).as_py():
+        s = pc.replace_substring_regex(s, ",.*$", "")
+    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+
+
+def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str],
+             roles: dict[str, str], quoted: bool, start: float, link_header: int
+             ) -> tuple[Packets, list[Reject], int, pa.StringArray, np.ndarray]:
+    typed = {name: (pa.float64() if role in ("time", "reltime") else pa.int64())
+             for role, name in roles.items() if role in _NUMERIC_ROLES}
+    d = parse_delimited(path, lines, nos, names, ",", quoted=quoted,
+                        include=list(dict.fromkeys(roles.values())), types=typed)
+    tab, n = d.table, d.table.num_rows
+    rejects = list(d.rejects)
+
+    def col(role: str) -> pa.Array | None:
+        name = roles.get(role)
+        if not name:
+            return None
+        c = tab.column(name).combine_chunks()
+        return c if c.type != pa.string() else _first_value(c)
+
+    def coalesce(*cs: pa.Array | None) -> pa.Array | None:
+        got = [c for c in cs if c is not None]
+        if not got:
+            return None
+        return pc.coalesce(*got) if len(got) > 1 else got[0]
+
+    src = coalesce(col("src4"), col("src6"))
+    dst = coalesce(col("dst4"), col("dst6"))
+    src = src if src is not None else pa.nulls(n, pa.string())
+    dst = dst if dst is not None else pa.nulls(n, pa.string())
+    non_ip = np.asarray(pc.and_(pc.is_null(src), pc.is_null(dst)))
+    problems: list[tuple[np.ndarray | None, str]] = []
+
+    def ints(role: str) -> np.ndarray | None:
+        c = col(role)
+        if c is None:
+            return None
+        val, bad = int_column(c)
+        problems.append((bad, f"{roles[role]}: not a number"))
+        return np.asarray(pc.fill_null(val, -1), dtype=np.int64)
+
+    tcp_sp, tcp_dp = ints("tcp_sp"), ints("tcp_dp")
+    udp_sp, udp_dp = ints("udp_sp"), ints("udp_dp")
+    sctp_sp, sctp_dp = ints("sctp_sp"), ints("sctp_dp")
+    any_sp, any_dp = ints("any_sp"), ints("any_dp")
+    minus = np.full(n, -1, np.int64)
+
+    def pick(*arrs: np.ndarray | None) -> np.ndarray:
+        out = minus.copy()
+        for a in arrs:
+            if a is not None:
+                out = np.where(out >= 0, out, a)
+        return out
+
+    sport = pick(tcp_sp, udp_sp, sctp_sp, any_sp)
+    dport = pick(tcp_dp, udp_dp, sctp_dp, any_dp)
+    proto_num = coalesce(col("proto4"), col("proto6"))
+    proto = proto_names(proto_num) if proto_num is not None else pa.nulls(n, pa.string())
+    # IPv6 extension headers (hop-by-hop, routing, fragment, destination options) are not
+    # the transport: tell it from the other fields
+    proto = pc.if_else(pc.fill_null(pc.is_in(proto, pa.array(["0", "43", "44", "60"])), False),
+                       pa.scalar(None, pa.string()), proto)
+    # no protocol number: tell it from the columns that are filled
+    guess = np.full(n, None, dtype=object)
+    for arr, name in ((tcp_sp, "tcp"), (udp_sp, "udp"), (sctp_sp, "sctp")):
+        if arr is not None:
+            guess = np.where((guess == None) & (arr >= 0), name, guess)  # noqa: E711
+    icmp = coalesce(col("icmp"), col("icmp6"))
+    if icmp is not None:
+        guess = np.where((guess == None) & np.asarray(pc.is_valid(icmp)), "icmp", guess)  # noqa: E711
+    colproto = col("colproto")
+    if colproto is not None:
+        cp = pc.utf8_lower(colproto)
+        is_icmp = np.asarray(pc.fill_null(pc.match_substring_regex(cp, r"^icmp"), False))
+        guess = np.where((guess == None) & is_icmp, "icmp", guess)  # noqa: E711
+    proto = pc.coalesce(proto, pa.array(guess, pa.string()))
+    # bytes: IP level when the capture says so, else frame bytes less the link header
+    length = minus.copy()
+    iplen, ip6 = ints("iplen"), ints("ip6plen")
+    frame = ints("framelen")
+    if frame is not None:
+        length = np.where(frame >= 0, np.maximum(frame - link_header, 0), length)
+    if ip6 is not None:
+        length = np.where(ip6 >= 0, ip6 + 40, length)
+    if iplen is not None:
+        length = np.where(iplen >= 0, iplen, length)
+    flags_raw = col("flags")
+    if flags_raw is None:
+        flags_raw = col("flagstr")
+    flags = parse_flag_letters(flags_raw) if flags_raw is not None else minus.copy()
+    flags = np.where(np.asarray(pc.fill_null(pc.equal(proto, "tcp"), False)), flags, -1)
+    t = col("time")
+    if t is not None:
+        secs, bad = float_column(t)
+        problems.append((bad, f"{roles['time']}: not a number"))
+        ts = np.asarray(pc.fill_null(secs, np.nan), dtype=np.float64)
+        problems.append((np.isnan(ts) & ~(bad if bad is not None else False),
+                         "missing packet time"))
+    elif col("reltime") is not None:
+        secs, bad = float_column(col("reltime"))
+        problems.append((bad, f"{roles['reltime']}: not a number"))
+        ts = np.asarray(pc.fill_null(secs, np.nan), dtype=np.float64) + start
+    else:
+        ts = np.full(n, np.nan)
+    # validation: addresses, protocol, ports in range
+    src_n, dst_n = normalize_ips(src), normalize_ips(dst)
+    problems.append((np.asarray(pc.is_null(src_n)) & ~non_ip, "missing or invalid source "
+                                                                 "address"))
+    problems.append((np.asarray(pc.is_null(dst_n)) & ~non_ip, "missing or invalid destination "
+                                                                 "address"))
+    problems.append((np.asarray(pc.is_null(proto)) & ~non_ip,
+                     "cannot tell the transport protocol (no ip.proto, no port or ICMP field)"))
+    problems.append(((sport > 65535) | (dport > 65535), "port out of range 0-65535"))
+    has_ports = np.asarray(pc.fill_null(pc.is_in(proto, pa.array(["tcp", "udp", "sctp"])),
+                                        False))
+    sport = np.where(has_ports, sport, -1)
+    dport = np.where(has_ports, dport, -1)
+    bad = np.zeros(n, dtype=bool)
+    reasons = np.empty(n, dtype=object)
+    for mask, reason in block_problems(*problems):
+        m = mask & ~bad & ~non_ip
+        reasons[m] = reason
+        bad |= m
+    if bad.any():
+        texts = pc.utf8_rtrim(d.lines, characters="\r\n").filter(pa.array(bad)).to_pylist()
+        for i, text in zip(np.flatnonzero(bad), texts, strict=True):
+            rejects.append(Reject(path, int(d.line_nos[i]), str(reasons[i]), text or ""))
+    keep = ~bad & ~non_ip
+    ka = pa.array(keep)
+    length = np.where(length >= 0, length, 0)
+    pk = Packets.of_packets(ts[keep], src_n.filter(ka), dst_n.filter(ka), sport[keep],
+                            dport[keep], proto.filter(ka), length[keep], flags[keep],
+                            d.line_nos[keep])
+    return pk, sorted(rejects, key=lambda r: r.line), int(non_ip.sum()), d.lines, d.line_nos
+
+
+def _batch(path: str, flows: Packets, start: float) -> FlowBatch:
+    cols = flows_table_columns(flows)
+    ts = np.asarray(cols["ts"].to_numpy(zero_copy_only=False), dtype=np.float64)
+    cols["ts"] = pa.array(np.where(np.isnan(ts), start, ts))
+    return canonical_table(cols, n=len(flows), lines=flows.line, path=path, raw_lines=None)
+
+
+def read_tshark(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
+                progress: ProgressFn | None = None, start: float = 0.0,
+                link_header: int = 14) -> Iterator[FlowBatch]:
+    """Read tshark ``-T fields`` CSV (packets) and aggregate it into canonical flows."""
+    path = os.fspath(path)
+    try:
+        with open_binary(path) as f:
+            head = f.read(65536)
+    except (OSError, EOFError) as exc:
+        raise InputFormatError(path, None, f"cannot read: {exc}") from None
+    if not head.strip():
+        yield empty_batch(path)
+        return
+    if sniff_tshark(head) is None:
+        raise InputFormatError(path, None, "not tshark CSV (first line is neither a header of "
+                               "tshark fields with source and destination addresses nor a "
+                               "header-less line of the default ten fields)")
+    first = next(ln for ln in head.decode("utf-8", "replace").splitlines() if ln.strip())
+    header_text = first.rstrip("\r\n")
+    header_less = not _roles(_split(first))
+    names = DEFAULT_FIELDS if header_less else [x.strip().strip('"')
+                                                 for x in header_text.split(",")]
+    roles = _roles(names)
+    quoted = '"' in head[:4096].decode("utf-8", "replace")
+    agg = Aggregator()
+    segments = iter_segments(
+        path, block_bytes, progress,
+        is_header=lambda ls: np.asarray(pc.equal(pc.utf8_rtrim(ls, characters="\r\n"),
+                                                 header_text)) & (not header_less))
+    for seg in segments:
+        pk, rejects, non_ip, _, _ = _packets(path, seg.lines, seg.line_nos, names, roles,
+                                             quoted, start, link_header)
+        flows = agg.push(pk)
+        b = _batch(path, flows, start)
+        b.rejects = rejects + b.rejects
+        b.records = b.table.num_rows + len(b.rejects)
+        b.notes["packets"] = len(pk)
+        if non_ip:
+            b.notes["skipped_non_ip"] = non_ip
+        yield b
+    tail = agg.push(Packets.of_packets(np.zeros(0), pa.array([], pa.string()),
+                                       pa.array([], pa.string()), np.zeros(0, np.int64),
+                                       np.zeros(0, np.int64), pa.array([], pa.string()),
+                                       np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                       np.zeros(0, np.int64)), final=True)
+    b = _batch(path, tail, start)
+    b.records = b.table.num_rows
+    yield b

@@ -1,0 +1,108 @@
+"""tshark CSV reader (packets -> flows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graphflow.errors import InputFormatError
+from ingest import detect_format
+from tests.conftest import DATASETS
+from tests.readers.conftest import ICMP_PCAP, PCAP, make_tshark, need, read_all, run
+
+SHARED = DATASETS / "tshark" / "slips-test7-hide-and-seek-short.tshark.csv"
+ISSUE_FIELDS = ["frame.time_epoch", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport",
+                "udp.srcport", "udp.dstport", "ip.proto", "frame.len", "tcp.flags"]
+
+
+def test_shared_file_matches_the_pcap_flows() -> None:
+    assert detect_format(SHARED).name == "tshark"
+    b = read_all("tshark", SHARED)
+    assert not b.rejects
+    pc_ = read_all("pcap", DATASETS / "pcap" / "slips-test7-hide-and-seek-short.pcap")
+    assert b.table.num_rows == pc_.table.num_rows
+    assert b.notes["packets"] + b.notes["skipped_non_ip"] == 2000
+
+
+def test_issue_field_set_real_tshark(tmp_path: Path) -> None:
+    out = make_tshark(PCAP, tmp_path / "x.tshark.csv", ISSUE_FIELDS)
+    assert detect_format(out).name == "tshark"
+    b = read_all("tshark", out)
+    t = b.table.to_pandas()
+    ssh = t[(t.dst_port == 22) & (t.proto == "tcp")]
+    assert len(ssh) >= 1 and (ssh.src_ip == "192.168.2.1").all()
+    scans = t[(t.proto == "tcp") & (t.src_ip == "192.168.2.16") & (t.dst_bytes == 0)]
+    assert (scans.state == "S0").mean() > 0.9  # telnet scan SYNs with no answer
+    # IPv6 packets have no ip.src/ip.proto in this field set: skipped, not rejected
+    assert b.notes["skipped_non_ip"] > 0
+
+
+def test_headerless_repeated_header_and_quotes(tmp_path: Path) -> None:
+    out = make_tshark(PCAP, tmp_path / "h.csv", ISSUE_FIELDS)
+    lines = out.read_text().splitlines()
+    body = lines[1:]
+    nohead = tmp_path / "nohead.csv"
+    nohead.write_text("\n".join(body) + "\n")
+    assert detect_format(nohead).name == "tshark"
+    a = read_all("tshark", nohead)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("\n".join(lines + lines) + "\n")  # concatenated: header mid-file
+    b = read_all("tshark", twice)
+    assert not b.rejects and b.notes["packets"] == 2 * a.notes["packets"]
+    q = make_tshark(PCAP, tmp_path / "q.csv", ISSUE_FIELDS, "-E", "quote=d")
+    c = read_all("tshark", q)
+    assert c.table.num_rows == a.table.num_rows
+
+
+def test_reduced_field_set_without_time(tmp_path: Path) -> None:
+    """``ipsrc,ipdst,dstporttcp,srcporttcp,len``: one flow per 5-tuple per file at --start."""
+    need("tshark")
+    raw = run(["tshark", "-r", str(PCAP), "-Y", "tcp", "-T", "fields", "-e", "ip.src", "-e",
+               "ip.dst", "-e", "tcp.dstport", "-e", "tcp.srcport", "-e", "frame.len",
+               "-E", "separator=,", "-E", "occurrence=f"])
+    p = tmp_path / "reduced.csv"
+    p.write_text("ipsrc,ipdst,dstporttcp,srcporttcp,len\n" + raw)
+    assert detect_format(p).name == "tshark"
+    b = read_all("tshark", p, start=1520628556.0)
+    t = b.table.to_pandas()
+    assert not b.rejects or all("transport" in r.reason for r in b.rejects)
+    assert (t.ts.astype("int64") // 10**6 == 1520628556).all()
+    keys = t[["src_ip", "dst_ip", "src_port", "dst_port"]].apply(
+        lambda r: frozenset([(r.src_ip, r.src_port), (r.dst_ip, r.dst_port)]), axis=1)
+    assert keys.is_unique  # one flow per 5-tuple (both directions together)
+    ssh = t[(t.dst_port == 22) & (t.src_port == 51371)]
+    assert len(ssh) == 1 and ssh.src_bytes.iloc[0] > 0 and ssh.dst_bytes.iloc[0] > 0
+    default = read_all("tshark", p)
+    assert (default.table.column("ts").cast("int64").to_pylist()[0]) == 0
+
+
+def test_ipv6_icmp_malformed_empty(tmp_path: Path) -> None:
+    p = tmp_path / "m.csv"
+    p.write_text("frame.time_epoch,ip.src,ip.dst,ipv6.src,ipv6.dst,ip.proto,ipv6.nxt,"
+                 "tcp.srcport,tcp.dstport,frame.len,tcp.flags\n"
+                 "1.0,,,2001:db8::1,2001:db8::2,,6,40000,80,74,0x0002\n"
+                 "1.1,,,2001:db8::2,2001:db8::1,,6,80,40000,74,0x0012\n"
+                 "1.2,10.0.0.1,10.0.0.2,,,1,,,,98,\n"
+                 "oops\n"
+                 "x,10.0.0.1,10.0.0.2,,,6,,1,2,60,0x0002\n"
+                 "2.0,10.0.0.1,10.0.0.2,,,6,,1,99999,60,0x0002\n")
+    b = read_all("tshark", p)
+    t = sorted(b.table.to_pylist(), key=lambda r: r["source_line"])
+    assert [(r["src_ip"], r["proto"], r["state"]) for r in t] == [
+        ("2001:db8::1", "tcp", "S1"), ("10.0.0.1", "icmp", "INT")]
+    assert t[0]["src_bytes"] == 60 and t[0]["dst_bytes"] == 60  # frame.len - 14
+    assert {r.line for r in b.rejects} == {5, 6, 7}
+    e = tmp_path / "e.csv"
+    e.write_text("")
+    assert read_all("tshark", e).table.num_rows == 0
+    x = tmp_path / "x.csv"
+    x.write_text("foo,bar\n1,2\n")
+    with pytest.raises(InputFormatError, match="not tshark"):
+        read_all("tshark", x)
+
+
+def test_icmp_sweep(tmp_path: Path) -> None:
+    out = make_tshark(ICMP_PCAP, tmp_path / "icmp.csv")
+    t = read_all("tshark", out).table.to_pandas()
+    assert (t.proto == "icmp").all() and (t.src_ip == "192.168.1.109").all()
