@@ -38,6 +38,7 @@ print(json.dumps({"read": r.read, "loaded": r.loaded, "rejected": r.rejected}))
 DUCK = """
 import sys, json, duckdb
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute("COPY (SELECT * FROM read_csv($f, delim = '\\t', comment = '#', header = false, "
             "nullstr = '-', quote = '', escape = '')) TO '" + sys.argv[2] + "' (FORMAT parquet)",
             {"f": sys.argv[1]})

@@ -23,10 +23,10 @@ from pathlib import Path
 from graphflow.synth.audit import Audit
 from graphflow.synth.background import DAY, background_day, day_start_us
 from graphflow.synth.decoys import lookalikes, near_misses
+from graphflow.synth.dns import write_dns_log
 from graphflow.synth.flows import FlowBatch
 from graphflow.synth.model import GeneratorConfig, GroundTruth
 from graphflow.synth.network import build_world, rng_for
-from graphflow.synth.dns import write_dns_log
 from graphflow.synth.outputs import write_side_files
 from graphflow.synth.plants import Plant
 from graphflow.synth.positives import POSITIVES
