@@ -30,6 +30,7 @@ def _load_registry() -> dict[str, Analysis]:
         ingress_peaks,
         low_and_slow,
         low_traffic,
+        policy_violations,
         scanner_got_in,
         syn_only_scans,
         top_scanners,
@@ -40,7 +41,7 @@ def _load_registry() -> dict[str, Analysis]:
     entries = [m.ANALYSIS for m in (
         fanout_scanners, vertical_scans, syn_only_scans, low_traffic, top_scanners,
         low_and_slow, coordinated_scanners, scanner_got_in, ingress_peaks, hva_neighbourhood,
-        top_talkers)]
+        policy_violations, top_talkers)]
     return {a.name: a for a in entries}
 
 
@@ -128,6 +129,7 @@ _FLOW_FILTERS = {
     None: "true",
     "all": "true",
     "failed": FAILED_SQL.replace("state", "f.state").replace("dst_pkts", "f.dst_pkts"),
+    "answered": "NOT " + FAILED_SQL.replace("state", "f.state").replace("dst_pkts", "f.dst_pkts"),
 }
 
 

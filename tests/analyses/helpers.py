@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from graphflow.db import connect
 from graphflow.generate import GeneratorConfig, generate
+from graphflow.hosts import enrich
 from graphflow.ingestion import ingest_files
 from graphflow.schema import HOST_FIELDS
 from graphflow.workspace import Workspace
@@ -70,6 +71,8 @@ def generated_workspace(root: Path, seed: int, flows_per_day: int = 3000,
     generate(GeneratorConfig(seed=seed, days=days, flows_per_day=flows_per_day), gen)
     ws = Workspace.open(root / f"ws-{seed}")
     ingest_files([gen / "conn.log"], ws)
-    write_hosts(ws, gen)
+    enrich(ws, assets=str(gen / "assets.json"), whitelist=str(gen / "whitelist.txt"),
+           names=(str(gen / "names.csv"),), dns_logs=(str(gen / "dns.log"),),
+           default_city_db=False)
     truth = json.loads((gen / "ground_truth.json").read_text())
     return ws, truth

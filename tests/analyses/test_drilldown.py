@@ -9,6 +9,7 @@ import pytest
 
 from graphflow.analyses import REGISTRY, Finding, finding_flows, run_analysis
 from graphflow.config import Thresholds
+from graphflow.query import ip_sort_key
 from tests.analyses.conftest import SEEDS
 
 T = Thresholds()
@@ -69,6 +70,12 @@ def recompute(f: Finding, flows: list[dict[str, Any]]) -> dict[str, Any]:
     if f.analysis == "hva_neighbourhood":
         peers = {r["dst_ip"] if r["src_ip"] == f.entity else r["src_ip"] for r in flows}
         return {"new_peers": len(peers)}
+    if f.analysis == "policy_violations":
+        if fig["kind"] in ("outbound", "inbound"):
+            flows = [r for r in flows if (r["dst_ip"] if r["src_ip"] == f.entity
+                                          else r["src_ip"]) in fig["peers"]]
+        peers = {r["dst_ip"] if r["src_ip"] == f.entity else r["src_ip"] for r in flows}
+        return {"flows": len(flows), "peers": sorted(peers, key=ip_sort_key)}
     if f.analysis == "top_talkers":
         col = {"bytes_out": ("src_ip", ["src_bytes"]), "bytes_in": ("dst_ip", ["src_bytes"]),
                "outbound_bytes": ("src_ip", ["src_bytes", "dst_bytes"]),
