@@ -54,6 +54,12 @@ class Thresholds:
         "day (any port, or one port). Busy clients reach 10-30 distinct servers a day; a sweep "
         "of a /24 reaches 250.",
     )
+    fanout_min_failed_share: float = _s(
+        0.5,
+        "Fan-out: and the peers it reached with such contacts are at least this share of all "
+        "the peers it reached that day, so a proxy or resolver whose 1% of failures adds up "
+        "to many peers at high volume is not a sweep.",
+    )
     vertical_min_ports: int = _s(
         25,
         "Vertical scan: a source probing at least this many distinct ports on one target in one "

@@ -3,7 +3,8 @@
 Counts, per source and UTC day, the distinct peers reached by edges that match ``count``:
 ``failed`` (default: flows that got no answer, the mark of a sweep; a proxy or resolver
 reaching hundreds of servers that all answer is not a scan), ``low`` (failed or tiny over both
-directions) or ``all`` (every peer, as flow-virus-check counts). ``direction=both`` counts peers
+directions) or ``all`` (every peer, as flow-virus-check counts); those peers must also be at
+least ``fanout_min_failed_share`` of all the peers it reached that day. ``direction=both`` counts peers
 in either direction. ``per_port`` counts peers per destination port instead of any port.
 Whitelisted sources are left out at query time. Cypher twin: ``cypher/fanout_scanners.cypher``.
 Threshold: ``fanout_min_peers`` (see docs/configuration.md).
@@ -43,9 +44,15 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         WITH c AS ({_contacts(p['count'], p['direction'])}),
         c2 AS (SELECT c.* FROM c LEFT JOIN hosts h ON h.ip = c.ip
                WHERE NOT coalesce(h.whitelisted, false)),
-        flagged AS (
-            SELECT c2.ip, c2.day{port_key.replace('c.', 'c2.')}
+        a AS ({_contacts('all', p['direction'])}),
+        everyone AS (SELECT ip, day, count(DISTINCT peer) AS peers FROM a GROUP BY ALL),
+        counted AS (
+            SELECT c2.ip, c2.day{port_key.replace('c.', 'c2.')},
+                   count(DISTINCT c2.peer) AS peers
             FROM c2 GROUP BY ALL HAVING count(DISTINCT c2.peer) >= $min_peers),
+        flagged AS (
+            SELECT k.* FROM counted k JOIN everyone w USING (ip, day)
+            WHERE k.peers >= $min_share * w.peers),
         hit AS (SELECT c2.* FROM c2 JOIN flagged f ON f.ip = c2.ip AND f.day = c2.day
                 {'AND f.proto = c2.proto AND f.dst_port IS NOT DISTINCT FROM c2.dst_port'
                  if p['per_port'] else ''})
@@ -77,7 +84,8 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         findings.append(Finding(
             id=finding_id(NAME, ip, {}, p), analysis=NAME, entity=ip, members=[],
             figures=figures,
-            evidence={"fired": {"fanout_min_peers": p["min_peers"]}, "params": p},
+            evidence={"fired": {"fanout_min_peers": p["min_peers"],
+                                "fanout_min_failed_share": p["min_share"]}, "params": p},
             drill={"edges": keys.get(ip, []),
                    "flow_filter": "failed" if p["count"] == "failed" else None}))
     return sorted(findings, key=lambda f: (-f.figures["max_peers_per_day"],
@@ -90,6 +98,8 @@ ANALYSIS = Analysis(
     explain=(__doc__ or "").strip(),
     params=(
         Param("min_peers", int, "distinct peers per day", default_from="fanout_min_peers"),
+        Param("min_share", float, "share of the day's peers reached that way",
+              default_from="fanout_min_failed_share"),
         Param("count", str, "which contacts count: failed, low or all", default="failed"),
         Param("direction", str, "out (peers it contacted) or both directions", default="out"),
         Param("per_port", bool, "count peers per destination port", default=False),

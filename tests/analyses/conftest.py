@@ -18,3 +18,10 @@ SEEDS = (42, 7, 2026)
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Workspace, Any]]:
     root: Path = tmp_path_factory.mktemp("analyses")
     return {seed: generated_workspace(root, seed) for seed in SEEDS}
+
+
+@pytest.fixture(scope="session")
+def generated_large(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Any]:
+    """A busier network (about 10x the background): rates, not counts, must hold."""
+    return generated_workspace(tmp_path_factory.mktemp("analyses-large"), 11,
+                               flows_per_day=30_000)

@@ -77,3 +77,13 @@ def test_findings_are_stable(generated) -> None:
     assert a == b
     c = [f.id for f in run_analysis(ws, name, {"min_peers": 40})]
     assert set(a).isdisjoint(c)  # other parameters, other ids
+
+
+@pytest.mark.parametrize("name", SCORED)
+def test_recall_and_precision_at_higher_volume(generated_large, name: str) -> None:
+    ws, truth = generated_large
+    findings = run_analysis(ws, name)
+    positives = [p for p in truth["positives"] if p["analysis"] == name]
+    assert all(any(_matches(f, p) for f in findings) for p in positives)
+    false_pos = [f.entity for f in findings if not any(_matches(f, p) for p in positives)]
+    assert len(findings) - len(false_pos) >= 0.95 * len(findings), false_pos
