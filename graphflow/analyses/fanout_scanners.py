@@ -4,8 +4,9 @@ Counts, per source and UTC day, the distinct peers reached by edges that match `
 ``failed`` (default: flows that got no answer, the mark of a sweep; a proxy or resolver
 reaching hundreds of servers that all answer is not a scan), ``low`` (failed or tiny over both
 directions) or ``all`` (every peer, as flow-virus-check counts); those peers must also be at
-least ``fanout_min_failed_share`` of all the peers it reached that day. ``direction=both`` counts peers
-in either direction. ``per_port`` counts peers per destination port instead of any port.
+least ``fanout_min_failed_share`` of all the peers it reached that day.
+``direction=both`` counts peers in either direction. ``per_port`` counts peers per
+destination port instead of any port.
 Whitelisted sources are left out at query time. Cypher twin: ``cypher/fanout_scanners.cypher``.
 Threshold: ``fanout_min_peers`` (see docs/configuration.md).
 """
