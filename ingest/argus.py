@@ -57,11 +57,11 @@ from ingest.base import (
     header_mask,
     int_column,
     iter_segments,
-    open_binary,
     parse_delimited,
     parse_flag_letters,
     port_column,
     proto_names,
+    read_head,
     time_column,
 )
 from ingest.stitch import DEFAULT_WINDOW_S, END, FLAGS, Stitcher
@@ -261,11 +261,7 @@ def read_argus(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                ) -> Iterator[FlowBatch]:
     """Read Argus ``ra`` CSV/TSV or CTU-13 binetflow files as canonical flow batches."""
     path = os.fspath(path)
-    try:
-        with open_binary(path) as f:
-            head = f.read(65536)
-    except (OSError, EOFError) as exc:
-        raise InputFormatError(path, None, f"cannot read: {exc}") from None
+    head = read_head(path)
     if head.strip() and sniff_argus(head) is None:
         raise InputFormatError(path, None, "not Argus CSV (first line is not a header naming "
                                            "SrcAddr and DstAddr)")

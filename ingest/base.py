@@ -43,6 +43,7 @@ __all__ = [
     "iter_line_blocks",
     "normalize_ips",
     "open_binary",
+    "read_head",
 ]
 
 #: Hidden column a reader may add: the sensor's own flow id (Zeek uid), used in flow_key.
@@ -134,6 +135,18 @@ def open_binary(path: str | os.PathLike[str], progress: ProgressFn | None = None
     if magic == b"\x1f\x8b":
         return cast(IO[bytes], gzip.GzipFile(fileobj=cast(IO[bytes], counting), mode="rb"))
     return counting  # type: ignore[return-value]
+
+
+def read_head(path: str, size: int = 65536) -> bytes:
+    """The first ``size`` bytes of a file (gunzipped), for format sniffing; one clear error
+    naming the file when it cannot be read."""
+    from graphflow.errors import InputFormatError
+
+    try:
+        with open_binary(path) as f:
+            return f.read(size)
+    except (OSError, EOFError) as exc:
+        raise InputFormatError(path, None, f"cannot read: {exc}") from None
 
 
 def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]:

@@ -45,10 +45,10 @@ from ingest.base import (
     empty_batch,
     int_column,
     iter_segments,
-    open_binary,
     parse_delimited,
     port_column,
     proto_names,
+    read_head,
 )
 from ingest.stitch import DEFAULT_WINDOW_S, END, FLAGS, Stitcher
 
@@ -155,11 +155,7 @@ def read_flowtools(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                    ) -> Iterator[FlowBatch]:
     """Read ``flow-export -f2`` output as canonical flow batches."""
     path = os.fspath(path)
-    try:
-        with open_binary(path) as f:
-            head = f.read(65536)
-    except (OSError, EOFError) as exc:
-        raise InputFormatError(path, None, f"cannot read: {exc}") from None
+    head = read_head(path)
     if head.strip() and sniff_flowtools(head) is None:
         raise InputFormatError(path, None, "not flow-export -f2 output (no '#:' header line "
                                            "of NetFlow field names)")

@@ -44,11 +44,11 @@ from ingest.base import (
     header_mask,
     int_column,
     iter_segments,
-    open_binary,
     parse_delimited,
     parse_flag_letters,
     port_column,
     proto_names,
+    read_head,
     time_column,
 )
 from ingest.stitch import DEFAULT_WINDOW_S, END, FLAGS, Stitcher
@@ -201,11 +201,7 @@ def read_nfdump(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     Raises :class:`~graphflow.errors.InputFormatError` when the file is not nfdump CSV.
     """
     path = os.fspath(path)
-    try:
-        with open_binary(path) as f:
-            head = f.read(65536)
-    except (OSError, EOFError) as exc:
-        raise InputFormatError(path, None, f"cannot read: {exc}") from None
+    head = read_head(path)
     if head.strip() and sniff_nfdump(head) is None:
         raise InputFormatError(path, None, "not nfdump CSV (no header naming sa/da or "
                                            "srcAddr/dstAddr, and not header-less classic)")

@@ -53,10 +53,10 @@ from ingest.base import (
     int_column,
     iter_segments,
     normalize_ips,
-    open_binary,
     parse_delimited,
     parse_flag_letters,
     proto_names,
+    read_head,
 )
 from ingest.packets import Aggregator, Packets, flows_table_columns
 
@@ -307,11 +307,7 @@ def read_tshark(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                 link_header: int = 14) -> Iterator[FlowBatch]:
     """Read tshark ``-T fields`` CSV (packets) and aggregate it into canonical flows."""
     path = os.fspath(path)
-    try:
-        with open_binary(path) as f:
-            head = f.read(65536)
-    except (OSError, EOFError) as exc:
-        raise InputFormatError(path, None, f"cannot read: {exc}") from None
+    head = read_head(path)
     if not head.strip():
         yield empty_batch(path)
         return

@@ -53,9 +53,9 @@ from ingest.base import (
     header_mask,
     int_column,
     iter_segments,
-    open_binary,
     parse_delimited,
     proto_names,
+    read_head,
 )
 
 __all__ = ["learn_service_ports", "read_vast", "sniff_vast", "swapped_mask"]
@@ -228,11 +228,7 @@ def read_vast(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
               learn_records: int = 2_000_000) -> Iterator[FlowBatch]:
     """Read VAST 2013 netflow CSV; with ``repair`` put swapped records back the right way."""
     path = os.fspath(path)
-    try:
-        with open_binary(path) as f:
-            head = f.read(65536)
-    except (OSError, EOFError) as exc:
-        raise InputFormatError(path, None, f"cannot read: {exc}") from None
+    head = read_head(path)
     if head.strip() and sniff_vast(head) is None:
         raise InputFormatError(path, None, "not VAST 2013 netflow CSV (no header naming "
                                "firstSeenSrcIp and firstSeenDestIp)")

@@ -47,6 +47,7 @@ from ingest.base import (
     clean_buffer,
     iter_line_blocks,
     open_binary,
+    read_head,
 )
 
 __all__ = ["read_zeek_conn", "sniff_zeek_conn"]
@@ -409,11 +410,7 @@ def read_zeek_conn(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     malformed lines inside a conn.log are returned as rejects, never raised.
     """
     path = os.fspath(path)
-    try:
-        with open_binary(path) as f:
-            head = f.read(65536)
-    except (OSError, EOFError) as exc:
-        raise InputFormatError(path, None, f"cannot read: {exc}") from None
+    head = read_head(path)
     kind = sniff_zeek_conn(head)
     if kind is None:
         raise InputFormatError(path, None, "not a Zeek conn.log (no #fields header with "

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from graphflow.analyses.base import Analysis, Finding, Param, finding_id
-from graphflow.analyses.common import edge_keys, iso
+from graphflow.analyses.common import PROBE_SQL, edge_keys, iso
 from graphflow.analyses.context import Context
 from graphflow.errors import ConfigError
 from graphflow.query import ip_sort_key
@@ -27,8 +27,7 @@ __all__ = ["ANALYSIS", "run"]
 
 NAME = "coordinated_scanners"
 
-_LOW = ("(e.failed_flows = e.flows OR (e.src_pkts + e.dst_pkts <= $max_pkts "
-        "AND e.src_bytes + e.dst_bytes <= $max_bytes))")
+_LOW = PROBE_SQL["low"]
 
 #: Candidate probes: low-profile edges from external, non-whitelisted sources to own hosts,
 #: leaving out sources that are scanners on their own.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphflow.analyses.base import Analysis, Finding, Param, finding_id
-from graphflow.analyses.common import edge_keys, iso
+from graphflow.analyses.common import PROBE_SQL, edge_keys, iso
 from graphflow.analyses.context import Context
 from graphflow.query import ip_sort_key
 
@@ -21,8 +21,7 @@ __all__ = ["ANALYSIS", "run"]
 
 NAME = "scanner_got_in"
 
-_LOW = ("(e.failed_flows = e.flows OR (e.src_pkts + e.dst_pkts <= $max_pkts "
-        "AND e.src_bytes + e.dst_bytes <= $max_bytes))")
+_LOW = PROBE_SQL["low"]
 
 _BASE = f"""
     WITH probes AS (
