@@ -1,9 +1,45 @@
-// GraphFlow graph model in Neo4j (the same hosts and edges as the embedded store).
+// GraphFlow graph model in Neo4j: the same hosts and edges as the embedded store.
 //
-// (:Host {ip, own, hva, role, name, country, asn, as_org, dns, address_class})
-// (:Host)-[:FLOW {day, dst_port, proto, flows, src_bytes, dst_bytes, src_pkts, dst_pkts,
-//                 first_seen, last_seen, s0_flows, rej_flows, syn_only_flows}]->(:Host)
-// One FLOW relationship per row of the edge model: (day, src_ip, dst_ip, dst_port, proto).
-// The loader and the analyses arrive with the Neo4j issue.
+// (:Host {ip, ip_version, own, hva, role, name, owner, criticality, whitelisted, country,
+//         country_name, city, asn, as_org, dns, domain, address_class})
+//     One node per address: the hosts table (graphflow/schema.py HOST_FIELDS) when the
+//     workspace has one, else every address seen in the edges with `ip` only. Null
+//     attributes are absent properties; `dns` is a list of strings, `asn` an integer.
+//
+// (:Host)-[:FLOW {key, day, dst_port, proto, flows, src_bytes, dst_bytes, src_pkts, dst_pkts,
+//                 first_seen, last_seen, s0_flows, rej_flows, failed_flows,
+//                 syn_only_flows}]->(:Host)
+//     One FLOW relationship per row of the edge model (graphflow/schema.py EDGE_FIELDS),
+//     from the originator (src_ip) to the responder (dst_ip):
+//       key             'day|src_ip|dst_ip|dst_port|proto' (dst_port empty when null): the
+//                       edge model's key in one string, unique, what the idempotent MERGE
+//                       matches on
+//       day             Date (UTC day of the flows' start times)
+//       dst_port        Integer, absent for protocols without ports
+//       proto           String, lower case
+//       flows, src_bytes, dst_bytes, src_pkts, dst_pkts, s0_flows, rej_flows,
+//       failed_flows, syn_only_flows   Integer (the edge model's figures, same names)
+//       first_seen, last_seen   DateTime (UTC)
+//
+// (:GraphFlowLoad {part, fingerprint, rows, loaded_at})
+//     Load markers: one per loaded part ('hosts', 'edges/2026-03-02', ...) with a
+//     fingerprint of the workspace files it came from, written after the part's last
+//     batch committed. A rerun skips parts whose fingerprint is unchanged; a part without
+//     a marker (e.g. cut short by SIGKILL) is simply written again, and since every write
+//     is a MERGE on a key that SETs absolute values, the result is exact.
+//
+// (:IpSet {name})<-[:IN_SET]-(:Host)
+//     Named IP sets (own, hva, whitelist, any CIDR list or analysis result), written by
+//     graphflow.stores.neo4j.write_ip_set: MATCH (h:Host)-[:IN_SET]->(:IpSet {name: $set}).
+//
+// Statements are separated by ';' at the end of a line; applied by
+// graphflow.stores.neo4j.ensure_schema (every statement is IF NOT EXISTS).
 CREATE CONSTRAINT host_ip IF NOT EXISTS FOR (h:Host) REQUIRE h.ip IS UNIQUE;
-CREATE INDEX flow_key IF NOT EXISTS FOR ()-[r:FLOW]-() ON (r.day, r.dst_port, r.proto);
+CREATE CONSTRAINT flow_key IF NOT EXISTS FOR ()-[r:FLOW]-() REQUIRE r.key IS UNIQUE;
+CREATE INDEX flow_day IF NOT EXISTS FOR ()-[r:FLOW]-() ON (r.day);
+CREATE INDEX flow_port IF NOT EXISTS FOR ()-[r:FLOW]-() ON (r.dst_port, r.proto);
+CREATE INDEX host_own IF NOT EXISTS FOR (h:Host) ON (h.own);
+CREATE INDEX host_asn IF NOT EXISTS FOR (h:Host) ON (h.asn);
+CREATE INDEX host_country IF NOT EXISTS FOR (h:Host) ON (h.country);
+CREATE CONSTRAINT load_part IF NOT EXISTS FOR (m:GraphFlowLoad) REQUIRE m.part IS UNIQUE;
+CREATE CONSTRAINT ipset_name IF NOT EXISTS FOR (s:IpSet) REQUIRE s.name IS UNIQUE;
