@@ -1,4 +1,5 @@
-"""Run every benchmark (``./run bench``)."""
+"""Run benchmarks (``./run bench [NAME ...] [-- ARGS]``): NAME is one of ingest, readers,
+enrich, analyses, exports, neo4j, web (default: ingest then analyses)."""
 
 from __future__ import annotations
 
@@ -8,5 +9,13 @@ from pathlib import Path
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
-    sys.argv = [str(here / "ingest_bench.py"), *sys.argv[1:]]
-    runpy.run_path(str(here / "ingest_bench.py"), run_name="__main__")
+    args = sys.argv[1:]
+    extra = args[args.index("--") + 1:] if "--" in args else []
+    names = (args[:args.index("--")] if "--" in args else args) or ["ingest", "analyses"]
+    for name in names:
+        script = here / f"{name}_bench.py"
+        if not script.exists():
+            known = ", ".join(sorted(p.stem[:-6] for p in here.glob("*_bench.py")))
+            sys.exit(f"no benchmark {name!r} (known: {known})")
+        sys.argv = [str(script), *extra]
+        runpy.run_path(str(script), run_name="__main__")
