@@ -1,0 +1,27 @@
+"""The Cypher twin of syn_only_scans gives the same findings and integer figures on Neo4j
+as the embedded analysis (first twin; the others follow the same pattern)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graphflow.analyses import analysis_params, run_analysis
+from graphflow.stores.neo4j import load_workspace, run_cypher_file
+from tests.analyses.helpers import generated_workspace
+
+
+@pytest.mark.parametrize("seed", [42, 7])
+def test_syn_only_scans_parity(driver, tmp_path: Path, seed: int) -> None:
+    ws, truth = generated_workspace(tmp_path, seed, flows_per_day=2000, days=8)
+    load_workspace(driver, ws, force=True)
+    embedded = {f.entity: f.figures for f in run_analysis(ws, "syn_only_scans")}
+    rows = run_cypher_file(driver, "syn_only_scans", analysis_params("syn_only_scans"))
+    cypher = {r["entity"]: {"failed": sum(d["failed"] for d in r["days"]),
+                            "days": len(r["days"]),
+                            "max_failed_per_day": max(d["failed"] for d in r["days"]),
+                            "targets": r["targets"], "ports": r["ports"]} for r in rows}
+    assert embedded and set(cypher) == set(embedded)
+    for ip, fig in cypher.items():
+        assert fig == {k: embedded[ip][k] for k in fig}, ip
