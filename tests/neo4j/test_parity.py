@@ -25,3 +25,22 @@ def test_syn_only_scans_parity(driver, tmp_path: Path, seed: int) -> None:
     assert embedded and set(cypher) == set(embedded)
     for ip, fig in cypher.items():
         assert fig == {k: embedded[ip][k] for k in fig}, ip
+
+
+@pytest.mark.parametrize("seed", [42, 7])
+def test_vertical_scans_parity(driver, tmp_path: Path, seed: int) -> None:
+    ws, _ = generated_workspace(tmp_path, seed, flows_per_day=2000, days=8)
+    load_workspace(driver, ws, force=True)
+    embedded = {f.entity: f.figures for f in run_analysis(ws, "vertical_scans")}
+    rows = run_cypher_file(driver, "vertical_scans", analysis_params("vertical_scans"))
+    cypher: dict[str, dict[str, int]] = {}
+    for r in rows:
+        c = cypher.setdefault(r["entity"], {"max_ports_on_target": 0, "flows": 0,
+                                            "failed": 0, "targets": 0})
+        c["max_ports_on_target"] = max(c["max_ports_on_target"], r["ports"])
+        c["flows"] += r["flows"]
+        c["failed"] += r["failed"]
+        c["targets"] = len({x["target"] for x in rows if x["entity"] == r["entity"]})
+    assert embedded and set(cypher) == set(embedded)
+    for ip, fig in cypher.items():
+        assert fig == {k: embedded[ip][k] for k in fig}, ip
