@@ -44,3 +44,15 @@ def test_vertical_scans_parity(driver, tmp_path: Path, seed: int) -> None:
     assert embedded and set(cypher) == set(embedded)
     for ip, fig in cypher.items():
         assert fig == {k: embedded[ip][k] for k in fig}, ip
+
+
+def test_low_traffic_parity(driver, tmp_path: Path) -> None:
+    ws, _ = generated_workspace(tmp_path, 42, flows_per_day=2000, days=8)
+    load_workspace(driver, ws, force=True)
+    embedded = {(f.entity, f.figures["own_ip"], f.figures["day"], f.figures["port"],
+                 f.figures["proto"]): (f.figures["flows"], f.figures["pkts"], f.figures["bytes"])
+                for f in run_analysis(ws, "low_traffic")}
+    rows = run_cypher_file(driver, "low_traffic", analysis_params("low_traffic"))
+    cypher = {(r["peer"], r["own_ip"], str(r["day"]), r["port"], r["proto"]):
+              (r["flows"], r["pkts"], r["bytes"]) for r in rows}
+    assert embedded and cypher == embedded
