@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import sys
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from graphflow.afterglow import AfterglowOptions, run_afterglow
-from graphflow.cli import common, emit_json, err_console
+from graphflow.cli import _time_opt, common, emit_json, err_console
 from graphflow.config import resolve_workspace
 from graphflow.errors import GraphFlowError
 from graphflow.exports import FORMATS, Selection, export_graph, render_dot, with_sets
@@ -26,17 +25,6 @@ from graphflow.workspace import Workspace
 __all__ = ["COMMANDS", "afterglow", "export"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected ISO time like 2026-03-02 or "
-                                 "2026-03-02T08:00") from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def _selection_options(f: F) -> F:
@@ -95,7 +83,7 @@ def export(fmt: str, output: Path | None, start: str | None, end: str | None,
     """Write the host graph of a selection as GDF, GEXF, DOT, GraphML, Cytoscape JSON or CSV."""
     ws = Workspace.open(resolve_workspace(workspace), create=False)
     rules = _rules(rules_file)
-    flt = FlowFilter(start=_time(start), end=_time(end), hosts=hosts, ports=ports,
+    flt = FlowFilter(start=_time_opt(start), end=_time_opt(end), hosts=hosts, ports=ports,
                      protos=protos, limit=limit or None)
     named = WorkspaceSets(ws, rules.sets if rules else None)
     if sets:
