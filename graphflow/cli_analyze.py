@@ -20,6 +20,7 @@ from rich.table import Table
 from graphflow.analyses import REGISTRY, Analysis, Finding, analysis_params, run_analysis
 from graphflow.analyses.context import open_context
 from graphflow.cli import _open_ws, common, emit_json, out_console
+from graphflow.cli_neo4j import neo4j_options, open_store
 from graphflow.config import Thresholds
 from graphflow.errors import GraphFlowError
 
@@ -77,21 +78,47 @@ def _print(findings: list[Finding], as_json: bool, as_csv: bool) -> None:
     out_console.print(t)
 
 
+def _run_neo4j(a: Analysis, params: dict[str, Any], with_hosts: bool, uri: str | None,
+               user: str | None, password: str | None,
+               ) -> tuple[list[Finding], dict[str, dict[str, Any]]]:
+    """Findings from the Cypher twin, and (for the filters) the properties of their hosts."""
+    from graphflow.analyses.neo4j_backend import run_analysis_neo4j
+    from graphflow.stores.neo4j import run_cypher_file
+
+    with open_store(uri, user, password) as store:
+        findings = run_analysis_neo4j(store.driver, a.name, params)
+        hosts: dict[str, dict[str, Any]] = {}
+        if with_hosts and findings:
+            ips = sorted({ip for f in findings for ip in [f.entity, *f.members]})
+            hosts = {r["ip"]: r for r in run_cypher_file(store.driver, "hosts_by_ip",
+                                                          {"ips": ips})}
+    return findings, hosts
+
+
 def _make_command(a: Analysis) -> click.Command:
     def callback(workspace: Path | None, as_json: bool, as_csv: bool, explain: bool,
                  cidrs: tuple[str, ...], countries: tuple[str, ...], asns: tuple[int, ...],
-                 dns: tuple[str, ...], **params: Any) -> None:
+                 dns: tuple[str, ...], backend: str, neo4j_uri: str | None,
+                 neo4j_user: str | None, neo4j_password: str | None, **params: Any) -> None:
         if explain:
             if as_json:
                 emit_json({"name": a.name, "explain": a.explain})
             else:
                 click.echo(a.explain)
             return
-        ws = _open_ws(workspace)
-        findings = run_analysis(ws, a.name, {k: v for k, v in params.items() if v is not None})
-        if cidrs or countries or asns or dns:
-            with open_context(ws) as ctx:
-                hosts = {r["ip"]: r for r in ctx.rows("SELECT * FROM hosts")}
+        given = {k: v for k, v in params.items() if v is not None}
+        filtering = bool(cidrs or countries or asns or dns)
+        if backend == "neo4j":
+            findings, hosts = _run_neo4j(a, given, filtering, neo4j_uri, neo4j_user,
+                                         neo4j_password)
+        else:
+            ws = _open_ws(workspace)
+            findings = run_analysis(ws, a.name, given)
+            hosts = {}
+            if filtering:
+                with open_context(ws) as ctx:
+                    hosts = {r["ip"]: r for r in ctx.rows("SELECT * FROM hosts")}
+        if filtering:
             findings = filter_findings(findings, hosts, cidrs=cidrs, countries=countries,
                                        asns=asns, dns=dns)
         _print(findings, as_json, as_csv)
@@ -114,6 +141,11 @@ def _make_command(a: Analysis) -> click.Command:
     cmd = click.option("--dns", "dns", multiple=True,
                        help="Keep findings about hosts whose DNS name matches (e.g. "
                             "'*.example.com').")(cmd)
+    cmd = neo4j_options(cmd)
+    cmd = click.option("--backend", type=click.Choice(["embedded", "neo4j"]),
+                       default="embedded", show_default=True,
+                       help="Run on the embedded workspace or, through the analysis's Cypher "
+                            "twin, on Neo4j (same findings and ids).")(cmd)
     cmd = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(cmd)
     cmd = click.option("--explain", is_flag=True, help="Say what the analysis computes.")(cmd)
     return click.command(name=a.name.replace("_", "-"), help=a.summary)(cmd)

@@ -70,3 +70,5 @@ class Analysis:
     params: tuple[Param, ...]
     run: Callable[..., list[Finding]]
     cypher: str | None = None
+    #: The order findings are listed in, on every backend (embedded ``run`` applies it too).
+    order: Callable[[Finding], Any] | None = None

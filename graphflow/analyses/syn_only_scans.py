@@ -64,7 +64,11 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             evidence={"fired": {"syn_only_min_flows": p["min_flows"],
                                 "syn_only_min_ratio": p["min_ratio"]}, "params": p},
             drill={"edges": keys.get(ip, []), "flow_filter": "failed"}))
-    return sorted(findings, key=lambda f: (-f.figures["failed"], ip_sort_key(f.entity)))
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    return (-f.figures["failed"], ip_sort_key(f.entity))
 
 
 ANALYSIS = Analysis(
@@ -78,4 +82,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="syn_only_scans.cypher",
+    order=_order,
 )

@@ -10,21 +10,14 @@ import pytest
 from graphflow.analyses import analysis_params, run_analysis
 from graphflow.stores.neo4j import load_workspace, run_cypher_file
 from tests.analyses.helpers import generated_workspace
+from tests.neo4j.parity import assert_parity
 
 
 @pytest.mark.parametrize("seed", [42, 7])
 def test_syn_only_scans_parity(driver, tmp_path: Path, seed: int) -> None:
-    ws, truth = generated_workspace(tmp_path, seed, flows_per_day=2000, days=8)
+    ws, _ = generated_workspace(tmp_path, seed, flows_per_day=2000, days=8)
     load_workspace(driver, ws, force=True)
-    embedded = {f.entity: f.figures for f in run_analysis(ws, "syn_only_scans")}
-    rows = run_cypher_file(driver, "syn_only_scans", analysis_params("syn_only_scans"))
-    cypher = {r["entity"]: {"failed": sum(d["failed"] for d in r["days"]),
-                            "days": len(r["days"]),
-                            "max_failed_per_day": max(d["failed"] for d in r["days"]),
-                            "targets": r["targets"], "ports": r["ports"]} for r in rows}
-    assert embedded and set(cypher) == set(embedded)
-    for ip, fig in cypher.items():
-        assert fig == {k: embedded[ip][k] for k in fig}, ip
+    assert_parity(driver, ws, "syn_only_scans")
 
 
 @pytest.mark.parametrize("seed", [42, 7])
@@ -56,3 +49,26 @@ def test_low_traffic_parity(driver, tmp_path: Path) -> None:
     cypher = {(r["peer"], r["own_ip"], str(r["day"]), r["port"], r["proto"]):
               (r["flows"], r["pkts"], r["bytes"]) for r in rows}
     assert embedded and cypher == embedded
+
+
+def test_cli_backend_neo4j(driver, neo4j_uri: str, tmp_path: Path) -> None:
+    """``analyze NAME --backend neo4j --json`` prints the embedded findings, same form."""
+    import json
+
+    from click.testing import CliRunner
+
+    from graphflow.cli import main
+
+    ws, _ = generated_workspace(tmp_path, 42, flows_per_day=2000, days=8)
+    load_workspace(driver, ws, force=True)
+    base = ["analyze", "syn-only-scans", "--json", "--workspace", str(ws.root)]
+    emb = CliRunner().invoke(main, base)
+    neo = CliRunner().invoke(main, [*base, "--backend", "neo4j", "--neo4j", neo4j_uri])
+    assert emb.exit_code == 0 and neo.exit_code == 0, (emb.output, neo.output)
+    e, n = json.loads(emb.stdout), json.loads(neo.stdout)
+    assert e and [f["id"] for f in n] == [f["id"] for f in e]
+    assert [set(f) for f in n] == [set(f) for f in e]
+    one = e[0]["entity"]
+    only = CliRunner().invoke(main, [*base, "--backend", "neo4j", "--neo4j", neo4j_uri,
+                                     "--cidr", f"{one}/32"])
+    assert [f["entity"] for f in json.loads(only.stdout)] == [one]
