@@ -98,17 +98,33 @@ def _time_opt(value: str | None) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
+def selection_options(*, limit: int = 1000, limit_help: str = "At most this many rows (0 = no "
+                      "limit).") -> Callable[[F], F]:
+    """The selection options (window, hosts, ports, protocols, limit), declared once; a
+    command whose ``--limit`` means something else (``export``: 0 = all edges) says so."""
+
+    opts = [
+        click.option("--from", "start", help="Window start (ISO, UTC), inclusive."),
+        click.option("--to", "end", help="Window end (ISO, UTC), exclusive."),
+        click.option("--host", "hosts", multiple=True, help="IP or CIDR at either end."),
+        click.option("--port", "ports", multiple=True, type=click.IntRange(0, 65535),
+                     help="Destination port."),
+        click.option("--proto", "protos", multiple=True, help="Protocol (tcp, udp, icmp...)."),
+        click.option("--limit", type=click.IntRange(0), default=limit, show_default=True,
+                     help=limit_help),
+    ]
+
+    def deco(f: F) -> F:
+        for opt in reversed(opts):  # listed in --help in this order
+            f = opt(f)
+        return f
+
+    return deco
+
+
 def selection(f: F) -> F:
-    """The selection options shared by graph, flows and (later) exports."""
-    f = click.option("--from", "start", help="Window start (ISO, UTC), inclusive.")(f)
-    f = click.option("--to", "end", help="Window end (ISO, UTC), exclusive.")(f)
-    f = click.option("--host", "hosts", multiple=True, help="IP or CIDR at either end.")(f)
-    f = click.option("--port", "ports", multiple=True, type=click.IntRange(0, 65535),
-                     help="Destination port.")(f)
-    f = click.option("--proto", "protos", multiple=True, help="Protocol (tcp, udp, icmp...).")(f)
-    f = click.option("--limit", type=click.IntRange(0), default=1000, show_default=True,
-                     help="At most this many rows (0 = no limit).")(f)
-    return f
+    """The selection options shared by graph and flows (exports add theirs to them)."""
+    return selection_options()(f)
 
 
 def _filter(start: str | None, end: str | None, hosts: tuple[str, ...],
@@ -311,6 +327,9 @@ COMMAND_MODULES = (
     "graphflow.cli_export",
     "graphflow.cli_serve",
     "graphflow.cli_sql",
+    "graphflow.cli_investigation",
+    "graphflow.cli_plot",
+    "graphflow.cli_report",
 )
 
 

@@ -77,6 +77,12 @@ def create_app(config: Config | None = None, store: Workspace | None = None,
     register_error_handlers(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)
+    from web import charts  # plots (issue #10)
+    charts.register(app)
+    from web import investigations, sql_console  # issue #10
+
+    sql_console.register(app)
+    investigations.register(app)
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:
