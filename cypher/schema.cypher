@@ -5,6 +5,13 @@
 //     One node per address: the hosts table (graphflow/schema.py HOST_FIELDS) when the
 //     workspace has one, else every address seen in the edges with `ip` only. Null
 //     attributes are absent properties; `dns` is a list of strings, `asn` an integer.
+//     Derived at load time (graphflow.stores.neo4j._host_extras): `ip_key`, text that sorts
+//     like the address numerically (IPv4 first), for ORDER BY; and, when the workspace has an
+//     inventory, the policy properties of graphflow.analyses.policy_violations.policy_model:
+//     `policy` (key of the governing (:Policy), absent if none), `peer_tags` (the rule peer
+//     specifications the address satisfies: 'any', 'internal'/'external', 'role:NAME', and
+//     any CIDR/set/asset a rule names), `bogon` (external and non-routable),
+//     `outside_ranges` (own, outside every declared DHCP/static range).
 //
 // (:Host)-[:FLOW {key, day, dst_port, proto, flows, src_bytes, dst_bytes, src_pkts, dst_pkts,
 //                 first_seen, last_seen, s0_flows, rej_flows, failed_flows,
@@ -28,6 +35,13 @@
 //     a marker (e.g. cut short by SIGKILL) is simply written again, and since every write
 //     is a MERGE on a key that SETs absolute values, the result is exact.
 //
+// (:Policy {key, subject, in_constrained, in_rule, in_countries, in_allow, in_deny,
+//          out_constrained, out_rule, out_countries, out_allow, out_deny})
+// (:PolicyRule {policy, direction, proto, low, high, peer})
+//     The inventory's policies (one per key a Host.policy names) and their port rules with
+//     the defaults merged in (proto '*' any, low/high -1 any port), written with the hosts
+//     by cypher/load_policies.cypher; read by cypher/policy_violations.cypher.
+//
 // (:IpSet {name})<-[:IN_SET]-(:Host)
 //     Named IP sets (own, hva, whitelist, any CIDR list or analysis result), written by
 //     graphflow.stores.neo4j.write_ip_set: MATCH (h:Host)-[:IN_SET]->(:IpSet {name: $set}).
@@ -43,3 +57,5 @@ CREATE INDEX host_asn IF NOT EXISTS FOR (h:Host) ON (h.asn);
 CREATE INDEX host_country IF NOT EXISTS FOR (h:Host) ON (h.country);
 CREATE CONSTRAINT load_part IF NOT EXISTS FOR (m:GraphFlowLoad) REQUIRE m.part IS UNIQUE;
 CREATE CONSTRAINT ipset_name IF NOT EXISTS FOR (s:IpSet) REQUIRE s.name IS UNIQUE;
+CREATE CONSTRAINT policy_key IF NOT EXISTS FOR (p:Policy) REQUIRE p.key IS UNIQUE;
+CREATE INDEX policy_rule IF NOT EXISTS FOR (r:PolicyRule) ON (r.policy, r.direction);

@@ -72,3 +72,6 @@ class Analysis:
     cypher: str | None = None
     #: The order findings are listed in, on every backend (embedded ``run`` applies it too).
     order: Callable[[Finding], Any] | None = None
+    #: Extra parameters of the Cypher twin beside the analysis parameters (constants the
+    #: query needs, e.g. fixed texts), from the full parameters; not part of the evidence.
+    cypher_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None

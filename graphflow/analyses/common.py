@@ -8,7 +8,7 @@ from typing import Any
 from graphflow.analyses.context import Context
 from graphflow.query import ip_sort_key
 
-__all__ = ["PROBE_SQL", "edge_keys", "iso", "predicate", "sort_ips"]
+__all__ = ["PROBE_SQL", "edge_keys", "iso", "predicate", "rounded_ratio", "sort_ips"]
 
 #: Which edge rows count as contact, by the ``count`` parameter of scan analyses.
 PROBE_SQL = {
@@ -51,3 +51,21 @@ def edge_keys(ctx: Context, sql: str, params: dict[str, Any]) -> dict[str, list[
     for v in out.values():
         v.sort(key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]), k[3] or -1, k[4]))
     return out
+
+
+def rounded_ratio(num: int, den: int, digits: int) -> float | None:
+    """``num / den`` rounded half-even to ``digits`` decimals on the exact ratio of the two
+    integers (not on a float), as a float; None when ``den`` is 0.
+
+    Both backends compute it the same way (the Cypher twins with integer arithmetic), so the
+    figure is identical; rounding the float quotient instead differs between Python (exact
+    binary value) and Cypher's ``round`` (shortest decimal text) near ties.
+
+    >>> rounded_ratio(3, 20, 1), rounded_ratio(1, 4, 1), rounded_ratio(-3, 20, 1)
+    (0.2, 0.2, -0.2)
+    """
+    if den == 0:
+        return None
+    from fractions import Fraction
+
+    return float(round(Fraction(int(num), int(den)), digits))

@@ -121,8 +121,12 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             evidence={"fired": {"coordinated_min_members": p["min_members"],
                                 "coordinated_min_hosts": p["min_hosts"]}, "params": p},
             drill={"edges": keys.get(f"{r['kind']}:{r['key']}", [])}))
-    return sorted(findings, key=lambda f: (-f.figures["hosts"], f.figures["group_by"],
-                                           f.entity))
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    """Most own hosts first, then the group kind and key (both backends)."""
+    return (-f.figures["hosts"], f.figures["group_by"], f.entity)
 
 
 ANALYSIS = Analysis(
@@ -149,4 +153,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="coordinated_scanners.cypher",
+    order=_order,
 )

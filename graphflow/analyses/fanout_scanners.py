@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphflow.analyses.base import Analysis, Finding, Param, finding_id
-from graphflow.analyses.common import edge_keys, iso, predicate, sort_ips
+from graphflow.analyses.common import edge_keys, iso, predicate
 from graphflow.analyses.context import Context
+from graphflow.query import ip_sort_key
 
 __all__ = ["ANALYSIS", "run"]
 
@@ -89,8 +90,12 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                                 "fanout_min_failed_share": p["min_share"]}, "params": p},
             drill={"edges": keys.get(ip, []),
                    "flow_filter": "failed" if p["count"] == "failed" else None}))
-    return sorted(findings, key=lambda f: (-f.figures["max_peers_per_day"],
-                                           sort_ips([f.entity])))
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    """Most peers in a day first, then the source numerically (both backends)."""
+    return (-f.figures["max_peers_per_day"], ip_sort_key(f.entity))
 
 
 ANALYSIS = Analysis(
@@ -110,4 +115,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="fanout_scanners.cypher",
+    order=_order,
 )

@@ -19,7 +19,7 @@ from graphflow.analyses.common import iso
 from graphflow.analyses.context import Context
 from graphflow.query import ip_sort_key
 
-__all__ = ["ANALYSIS", "neighbourhood", "run"]
+__all__ = ["ANALYSIS", "neighbourhood", "order", "run"]
 
 NAME = "hva_neighbourhood"
 
@@ -81,7 +81,12 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             members=sorted(peers, key=ip_sort_key), figures=figures,
             evidence={"fired": {"hva_new_window_days": p["window"]}, "params": p},
             drill={"edges": keys}))
-    return sorted(findings, key=lambda f: ip_sort_key(f.entity))
+    return sorted(findings, key=order)
+
+
+def order(f: Finding) -> tuple[Any, ...]:
+    """HVAs numerically."""
+    return (ip_sort_key(f.entity),)
 
 
 def neighbourhood(ctx: Context, ip: str, hops: int = 1, max_edges: int = 20_000) -> nx.DiGraph:
@@ -122,4 +127,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="hva_neighbourhood.cypher",
+    order=order,
 )

@@ -16,11 +16,11 @@ import datetime as dt
 from typing import Any
 
 from graphflow.analyses.base import Analysis, Finding, Param, finding_id
-from graphflow.analyses.common import iso
+from graphflow.analyses.common import iso, rounded_ratio, sort_ips
 from graphflow.analyses.context import Context
 from graphflow.query import ip_sort_key
 
-__all__ = ["ANALYSIS", "INGRESS_SQL", "run"]
+__all__ = ["ANALYSIS", "INGRESS_SQL", "order", "run"]
 
 NAME = "ingress_peaks"
 
@@ -80,12 +80,11 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         day = f["day"]
         top_senders = sorted((s for s in senders if s["host"] == host and s["day"] == day),
                              key=lambda s: (-s["bytes"], ip_sort_key(s["peer"])))[:p["top_n"]]
-        ratio = round(f["top"] / f["second"], 4) if f["second"] else None
         figures = {
-            "day": iso(day), "top": f["top"], "second": f["second"], "ratio": ratio,
-            "jump_pct": round(100 * (f["top"] - f["second"]) / f["second"], 1)
-            if f["second"] else None,
-            "weekday_ratio": round(f["top"] / f["weekly"], 4) if f["weekly"] else None,
+            "day": iso(day), "top": f["top"], "second": f["second"],
+            "ratio": rounded_ratio(f["top"], f["second"], 4),
+            "jump_pct": rounded_ratio(100 * (f["top"] - f["second"]), f["second"], 1),
+            "weekday_ratio": rounded_ratio(f["top"], f["weekly"], 4),
             "ingress_per_day": {iso(d): v for d, v in sorted(per_host[host].items())},
             "top_senders": [{"ip": s["peer"], "bytes": int(s["bytes"]),
                              "country": s["country"], "asn": s["asn"], "as_org": s["as_org"],
@@ -95,12 +94,17 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 for e in edges if e["host"] == host and e["day"] == day]
         findings.append(Finding(
             id=finding_id(NAME, host, {}, p), analysis=NAME, entity=host,
-            members=[s["ip"] for s in figures["top_senders"]], figures=figures,
+            members=sort_ips(s["ip"] for s in figures["top_senders"]), figures=figures,
             evidence={"fired": {"ingress_peak_factor": p["factor"],
                                 "ingress_peak_min_bytes": p["min_bytes"]}, "params": p},
             drill={"edges": sorted(keys, key=lambda k: (ip_sort_key(k[1]), ip_sort_key(k[2]),
                                                          k[3] or -1, k[4]))}))
-    return sorted(findings, key=lambda f: (-f.figures["top"], ip_sort_key(f.entity)))
+    return sorted(findings, key=order)
+
+
+def order(f: Finding) -> tuple[Any, ...]:
+    """Largest peak first, then host numerically."""
+    return (-f.figures["top"], ip_sort_key(f.entity))
 
 
 ANALYSIS = Analysis(
@@ -115,4 +119,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="ingress_peaks.cypher",
+    order=order,
 )

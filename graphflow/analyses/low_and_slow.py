@@ -87,7 +87,12 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                                           "vertical_min_ports": p["vertical_min_ports"]},
                       "params": p},
             drill={"edges": keys.get(ip, [])}))
-    return sorted(findings, key=lambda f: (-f.figures["own_hosts"], ip_sort_key(f.entity)))
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    """Most own hosts first, then the source numerically (both backends)."""
+    return (-f.figures["own_hosts"], ip_sort_key(f.entity))
 
 
 ANALYSIS = Analysis(
@@ -109,4 +114,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="low_and_slow.cypher",
+    order=_order,
 )

@@ -18,7 +18,7 @@ from graphflow.analyses.common import iso
 from graphflow.analyses.context import Context
 from graphflow.query import ip_sort_key
 
-__all__ = ["ANALYSIS", "LOW_TRAFFIC_SQL", "run"]
+__all__ = ["ANALYSIS", "LOW_TRAFFIC_SQL", "order", "run"]
 
 NAME = "low_traffic"
 
@@ -57,13 +57,17 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             evidence={"fired": {"low_traffic_max_pkts": p["max_pkts"],
                                 "low_traffic_max_bytes": p["max_bytes"]}, "params": p},
             drill={"edges": [[day, r["peer"], r["own_ip"], r["port"], r["proto"]]]}))
-    if p["order"] == "day":
-        findings.sort(key=lambda f: (f.figures["day"], ip_sort_key(f.entity),
-                                     ip_sort_key(f.members[0]), f.figures["port"] or -1))
-    else:
-        findings.sort(key=lambda f: (ip_sort_key(f.entity), ip_sort_key(f.members[0]),
-                                     f.figures["day"], f.figures["port"] or -1))
-    return findings
+    return sorted(findings, key=order)
+
+
+def order(f: Finding) -> tuple[Any, ...]:
+    """By remote then own address (numerically), day, port and protocol; or, with the
+    parameter ``order=day``, by day first."""
+    fig = f.figures
+    rest = (-1 if fig["port"] is None else fig["port"], fig["proto"], f.id)
+    if f.evidence["params"]["order"] == "day":
+        return (fig["day"], ip_sort_key(f.entity), ip_sort_key(f.members[0]), *rest)
+    return (ip_sort_key(f.entity), ip_sort_key(f.members[0]), fig["day"], *rest)
 
 
 ANALYSIS = Analysis(
@@ -79,4 +83,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="low_traffic.cypher",
+    order=order,
 )

@@ -17,7 +17,10 @@ Each ``cypher/<name>.cypher`` returns the findings themselves, one row per findi
     keys (e.g. ``failed_per_day``), which pure Cypher cannot build; they are merged into
     ``figures`` as dicts;
 ``fired``
-    the thresholds that fired, as in the embedded evidence.
+    the thresholds that fired, as in the embedded evidence;
+``evidence``
+    optional map of further evidence entries beside ``fired`` and ``params`` (e.g.
+    low_and_slow's ``below_every_day``).
 
 Dates and times come back as ISO strings, as in the embedded findings. Nothing but these
 aggregated rows leaves Neo4j; flows never do.
@@ -62,7 +65,8 @@ def finding_from_row(name: str, row: dict[str, Any], params: dict[str, Any]) -> 
     return Finding(
         id=finding_id(name, entity, key, params), analysis=name, entity=entity,
         members=sort_ips(row.get("members") or []), figures=figures,
-        evidence={"fired": plain(dict(row.get("fired") or {})), "params": params})
+        evidence={"fired": plain(dict(row.get("fired") or {})),
+                  **plain(dict(row.get("evidence") or {})), "params": params})
 
 
 def run_analysis_neo4j(driver: neo4j.Driver, name: str, params: dict[str, Any] | None = None,
@@ -80,7 +84,8 @@ def run_analysis_neo4j(driver: neo4j.Driver, name: str, params: dict[str, Any] |
     if not a.cypher:
         raise GraphFlowError(f"analysis {a.name} has no Cypher twin")
     full = analysis_params(a.name, params, thresholds)
-    rows = run_cypher_file(driver, a.cypher.removesuffix(".cypher"), full,
+    query = {**full, **a.cypher_params(full)} if a.cypher_params else full
+    rows = run_cypher_file(driver, a.cypher.removesuffix(".cypher"), query,
                            database=database, timeout=timeout)
     findings = [finding_from_row(a.name, r, full) for r in rows]
     return sorted(findings, key=a.order or (lambda f: (ip_sort_key(f.entity), f.id)))

@@ -58,10 +58,14 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                 evidence={"fired": {"top_n": p["top_n"], "scanner_max_pkts": p["max_pkts"],
                                     "scanner_max_bytes": p["max_bytes"]}, "params": p},
                 drill={"edges": edges}))
-    order = {k: i for i, k in enumerate(_RANKINGS)}
-    findings.sort(key=lambda f: (order[f.figures["ranking"]], f.figures["rank"],
-                                 ip_sort_key(f.entity)))
+    findings.sort(key=_order)
     return findings
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    """Ranking (widest, scanned, active), rank, then the address numerically (both backends)."""
+    return (list(_RANKINGS).index(f.figures["ranking"]), f.figures["rank"],
+            ip_sort_key(f.entity))
 
 
 ANALYSIS = Analysis(
@@ -76,4 +80,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="top_scanners.cypher",
+    order=_order,
 )

@@ -16,22 +16,50 @@ from __future__ import annotations
 from typing import Any
 
 from graphflow.analyses.base import Analysis, Finding, Param, finding_id
-from graphflow.analyses.common import edge_keys, iso
+from graphflow.analyses.common import iso, rounded_ratio
 from graphflow.analyses.context import Context
 from graphflow.errors import ConfigError
 from graphflow.query import ip_sort_key
 
-__all__ = ["ANALYSIS", "run"]
+__all__ = ["ANALYSIS", "order", "run"]
 
 NAME = "top_talkers"
 
-#: ranking -> (host column, value expression, extra condition)
+#: ranking -> (host column, value expression, extra condition), over edges ``x`` joined with
+#: the source ``s`` and destination ``d`` hosts; listed in report order.
 _RANKINGS = {
-    "bytes_out": ("e.src_ip", "sum(e.src_bytes) + 0", "true"),
-    "bytes_in": ("e.dst_ip", "sum(e.src_bytes) + 0", "true"),
-    "outbound_bytes": ("e.src_ip", "sum(e.src_bytes + e.dst_bytes) + 0", "s.own AND NOT d.own"),
-    "outbound_flows": ("e.src_ip", "sum(e.flows) + 0", "s.own AND NOT d.own"),
+    "bytes_out": ("x.src_ip", "x.src_bytes", "true"),
+    "bytes_in": ("x.dst_ip", "x.src_bytes", "true"),
+    "outbound_bytes": ("x.src_ip", "x.src_bytes + x.dst_bytes", "x.s_own AND NOT x.d_own"),
+    "outbound_flows": ("x.src_ip", "x.flows", "x.s_own AND NOT x.d_own"),
 }
+
+def _case(i: int) -> str:
+    """A CASE over ``rk.ranking`` picking item ``i`` of each ranking's definition."""
+    return "CASE rk.ranking " + " ".join(
+        f"WHEN '{name}' THEN {spec[i]}" for name, spec in _RANKINGS.items()) + " END"
+
+
+#: Every ranking at once, in one pass over the edges: per (ranking, host) the current and
+#: previous windows' values and the dense rank in the current window (``r``); ``xr`` the
+#: current window's edges of each (ranking, host). Only rankings in $rankings. Constant text
+#: (the SQL pieces above); parameters $window_days, $rankings.
+_RANKED = f"""
+    WITH bounds AS (SELECT max(day) AS last FROM edges),
+    x AS (SELECT e.*, s.own AS s_own, d.own AS d_own,
+                 e.day > b.last - CAST($window_days AS INTEGER) AS current
+          FROM edges e, bounds b, hosts s, hosts d
+          WHERE s.ip = e.src_ip AND d.ip = e.dst_ip
+            AND e.day > b.last - 2 * CAST($window_days AS INTEGER)
+            AND NOT coalesce(s.whitelisted, false)),
+    xr AS (SELECT rk.ranking, {_case(0)} AS ip, {_case(1)} AS value, x.*
+           FROM x, (SELECT unnest($rankings) AS ranking) rk WHERE {_case(2)}),
+    agg AS (SELECT ranking, ip, sum(value) FILTER (WHERE current) AS value,
+                   coalesce(sum(value) FILTER (WHERE NOT current), 0) AS previous
+            FROM xr GROUP BY ranking, ip HAVING bool_or(current)),
+    r AS (SELECT *, dense_rank() OVER (PARTITION BY ranking ORDER BY value DESC) AS rank
+          FROM agg)
+"""
 
 
 def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
@@ -39,52 +67,40 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     if any(w not in _RANKINGS for w in wanted):
         raise ConfigError("ranking", f"{p['ranking']!r}: expected one of "
                                      f"{', '.join(_RANKINGS)} or all")
+    q = {**p, "rankings": wanted}
+    rows = ctx.rows(_RANKED + "SELECT * FROM r WHERE rank <= $top_n", q)
+    keys: dict[tuple[str, str], list[list[Any]]] = {}
+    for ranking, ip, day, src, dst, port, proto in ctx.execute(_RANKED + """
+        SELECT DISTINCT r.ranking, r.ip, xr.day, xr.src_ip, xr.dst_ip, xr.dst_port, xr.proto
+        FROM r JOIN xr USING (ranking, ip) WHERE r.rank <= $top_n AND xr.current
+    """, q).fetchall():
+        keys.setdefault((ranking, ip), []).append([iso(day), src, dst, port, proto])
     findings = []
-    for ranking in wanted:
-        col, value, cond = _RANKINGS[ranking]
-        base = f"""
-            WITH bounds AS (SELECT max(day) AS last FROM edges),
-            e AS (SELECT e.*, CASE WHEN e.day > b.last - CAST($window_days AS INTEGER)
-                                   THEN 'current' ELSE 'previous' END AS period
-                  FROM edges e, bounds b
-                  WHERE e.day > b.last - 2 * CAST($window_days AS INTEGER)),
-            x AS (SELECT e.* FROM e JOIN hosts s ON s.ip = e.src_ip
-                  JOIN hosts d ON d.ip = e.dst_ip
-                  WHERE {cond} AND NOT coalesce(s.whitelisted, false)),
-            v AS (SELECT {col.replace('e.', 'x.')} AS ip,
-                         {value.replace('e.', 'x.')} AS value FROM x
-                  WHERE period = 'current' GROUP BY 1),
-            prev AS (SELECT {col.replace('e.', 'x.')} AS ip,
-                            {value.replace('e.', 'x.')} AS value FROM x
-                     WHERE period = 'previous' GROUP BY 1),
-            r AS (SELECT v.ip, v.value, coalesce(prev.value, 0) AS previous,
-                         dense_rank() OVER (ORDER BY v.value DESC) AS rank
-                  FROM v LEFT JOIN prev USING (ip))
-        """
-        rows = ctx.rows(base + "SELECT * FROM r WHERE rank <= $top_n", p)
-        keys = edge_keys(ctx, base + f"""
-            SELECT DISTINCT r.ip, x.day, x.src_ip, x.dst_ip, x.dst_port, x.proto
-            FROM r JOIN x ON {col.replace('e.', 'x.')} = r.ip
-            WHERE r.rank <= $top_n AND x.period = 'current'
-        """, p)
-        for r in rows:
-            cur, prev = int(r["value"]), int(r["previous"])
-            figures = {"ranking": ranking, "rank": int(r["rank"]), "value": cur,
-                       "previous": prev, "change": cur - prev,
-                       "change_pct": round(100 * (cur - prev) / prev, 1) if prev else None,
-                       "window_days": p["window_days"]}
-            ek = keys.get(r["ip"], [])
-            findings.append(Finding(
-                id=finding_id(NAME, r["ip"], {"ranking": ranking}, p), analysis=NAME,
-                entity=r["ip"], members=[], figures=figures,
-                evidence={"fired": {"top_n": p["top_n"]}, "params": p},
-                drill={"edges": ek, "window": [min((k[0] for k in ek), default=None),
-                                               max((k[0] for k in ek), default=None)]}))
-    order = {k: i for i, k in enumerate(_RANKINGS)}
-    findings.sort(key=lambda f: (order[f.figures["ranking"]], f.figures["rank"],
-                                 ip_sort_key(f.entity)))
-    _ = iso
-    return findings
+    for r in rows:
+        ranking = r["ranking"]
+        cur, prev = int(r["value"]), int(r["previous"])
+        figures = {"ranking": ranking, "rank": int(r["rank"]), "value": cur,
+                   "previous": prev, "change": cur - prev,
+                   "change_pct": rounded_ratio(100 * (cur - prev), prev, 1),
+                   "window_days": p["window_days"]}
+        ek = sorted(keys.get((ranking, r["ip"]), []),
+                    key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]),
+                                   -1 if k[3] is None else k[3], k[4]))
+        findings.append(Finding(
+            id=finding_id(NAME, r["ip"], {"ranking": ranking}, p), analysis=NAME,
+            entity=r["ip"], members=[], figures=figures,
+            evidence={"fired": {"top_n": p["top_n"]}, "params": p},
+            drill={"edges": ek, "window": [min((k[0] for k in ek), default=None),
+                                           max((k[0] for k in ek), default=None)]}))
+    return sorted(findings, key=order)
+
+
+_RANK_ORDER = {k: i for i, k in enumerate(_RANKINGS)}
+
+
+def order(f: Finding) -> tuple[Any, ...]:
+    """Findings by ranking (in :data:`_RANKINGS` order), rank, then host numerically."""
+    return (_RANK_ORDER[f.figures["ranking"]], f.figures["rank"], ip_sort_key(f.entity))
 
 
 ANALYSIS = Analysis(
@@ -101,4 +117,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="top_talkers.cypher",
+    order=order,
 )

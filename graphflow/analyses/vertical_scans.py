@@ -43,7 +43,10 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         per_src.setdefault(r["src_ip"], []).append(r)
     findings = []
     for ip, rs in per_src.items():
-        top = max(rs, key=lambda r: (r["ports"], iso(r["day"])))
+        # ties (same ports, same day) go to the lowest target address as a string, as in
+        # the Cypher twin, so that both backends name the same target
+        top = max(sorted(rs, key=lambda r: str(r["dst_ip"])),
+                  key=lambda r: (r["ports"], iso(r["day"])))
         targets = sorted({r["dst_ip"] for r in rs}, key=ip_sort_key)
         figures = {"max_ports_on_target": int(top["ports"]), "target": top["dst_ip"],
                    "day": iso(top["day"]), "targets": len(targets),
@@ -54,8 +57,12 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             figures=figures, evidence={"fired": {"vertical_min_ports": p["min_ports"]},
                                        "params": p},
             drill={"edges": keys.get(ip, [])}))
-    return sorted(findings, key=lambda f: (-f.figures["max_ports_on_target"],
-                                           ip_sort_key(f.entity)))
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    """Most ports on one target first, then the source numerically (both backends)."""
+    return (-f.figures["max_ports_on_target"], ip_sort_key(f.entity))
 
 
 ANALYSIS = Analysis(
@@ -71,4 +78,5 @@ ANALYSIS = Analysis(
     ),
     run=run,
     cypher="vertical_scans.cypher",
+    order=_order,
 )

@@ -101,6 +101,63 @@ Progress = Callable[[int, int], None]
 """progress(rows_done, rows_total): hosts and relationships written (or skipped as loaded)."""
 
 
+def ip_key(ip: str) -> str:
+    """Host.ip_key: text that sorts like :func:`graphflow.query.ip_sort_key` (numerically,
+    IPv4 first), so that Cypher can order addresses with ``ORDER BY h.ip_key``.
+
+    >>> sorted(["10.0.0.10", "::1", "10.0.0.9"], key=ip_key)
+    ['10.0.0.9', '10.0.0.10', '::1']
+    """
+    import ipaddress
+
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return "9"
+    return f"{a.version}{int(a):0{8 if a.version == 4 else 32}x}"
+
+
+def _host_extras(ws: Workspace, ips: list[str]) -> tuple[dict[str, list[Any]],
+                                                         dict[str, Any]]:
+    """Derived Host properties (``ip_key``, and from the workspace's inventory the policy
+    properties of :func:`graphflow.analyses.policy_violations.policy_model`), and the
+    ``$policies``/``$rules`` of ``cypher/load_policies.cypher``."""
+    from graphflow.analyses.policy_violations import policy_model
+    from graphflow.assets import load_inventory
+
+    extras: dict[str, list[Any]] = {"ip_key": [ip_key(ip) for ip in ips]}
+    inv = load_inventory(ws)
+    names = ("policy", "peer_tags", "bogon", "outside_ranges")
+    if inv is None:
+        extras.update({k: [None] * len(ips) for k in names})
+        return extras, {"policies": [], "rules": []}
+    model = policy_model(inv, ips)
+    extras.update({k: model.hosts.column(k).to_pylist() for k in names})
+
+    def clean(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if v is not None}
+
+    return extras, {"policies": [clean(r) for r in model.policies.to_pylist()],
+                    "rules": model.rules.to_pylist()}
+
+
+def host_extras_table(ws: Workspace, ips: list[str]) -> tuple[pa.Table, dict[str, Any]]:
+    """:func:`_host_extras` as a table keyed by ``ip`` (for the bulk importer's CSV)."""
+    extras, policies = _host_extras(ws, ips)
+    types = {"ip_key": pa.string(), "policy": pa.string(), "peer_tags": pa.list_(pa.string()),
+             "bogon": pa.bool_(), "outside_ranges": pa.bool_()}
+    table = pa.table({"ip": pa.array(ips, pa.string()),
+                      **{k: pa.array(v, types[k]) for k, v in extras.items()}})
+    return table, policies
+
+
+def hosts_fingerprint(ws: Workspace) -> str:
+    """The load marker of the ``hosts`` part: host and edge files, and the inventory."""
+    inv_file = ws.version_dir / "meta" / "inventory.json"
+    return _fingerprint(_host_files(ws) + ws.edge_files()
+                        + ([inv_file] if inv_file.exists() else []))
+
+
 def edge_key(day: dt.date, src_ip: str, dst_ip: str, dst_port: int | None, proto: str) -> str:
     """The unique key of a FLOW relationship: the edge model's key in one string."""
     port = "" if dst_port is None else str(dst_port)
@@ -452,7 +509,6 @@ def load_workspace(driver: neo4j.Driver, ws: Workspace, *, batch_size: int = DEF
                for r in run_cypher_file(driver, "load_status", database=database)}
     host_files = _host_files(ws)
     days = _edge_days(ws)
-    edge_files = [f for fs in days.values() for f in fs]
     con = connect(ws, memory_limit=LOAD_MEMORY_LIMIT)
     try:
         day_rows = dict(con.execute(
@@ -471,22 +527,29 @@ def load_workspace(driver: neo4j.Driver, ws: Workspace, *, batch_size: int = DEF
 
         with driver.session(database=database) as s:
             # hosts
-            part, fp = "hosts", _fingerprint(host_files + edge_files)
+            part, fp = "hosts", hosts_fingerprint(ws)
             if not force and markers.get(part) == fp:
                 report.parts_skipped.append(part)
                 tick(hosts_total)
             else:
                 q_hosts = _cypher(read_cypher("load_hosts"))
                 written = 0
+                all_ips = [r[0] for r in con.execute(
+                    f"SELECT ip FROM ({host_sql})", host_params).fetchall()]  # noqa: S608
+                extras, policies = _host_extras(ws, all_ips)
+                at = {ip: i for i, ip in enumerate(all_ips)}
                 for batch in _prefetch(_arrow_reader(con, host_sql, host_params,
                                                      HOST_BATCH_SIZE)):
                     cols = _columns(batch)
-                    rows = [{"ip": ip, "props": {p: cols[p][i] for p in host_props}}
+                    rows = [{"ip": ip, "props": {**{p: cols[p][i] for p in host_props},
+                                                 **{k: v[at[ip]] for k, v in extras.items()}}}
                             for i, ip in enumerate(cols["ip"])]
                     written += _write(s, q_hosts, {"rows": rows}, len(rows), part)
                     report.batches += 1
                     tick(len(rows))
                 report.hosts = written
+                s.execute_write(lambda tx: tx.run(_cypher(read_cypher("load_policies")),
+                                                  policies).consume())
                 _mark(s, part, fp, written, ws)
                 report.parts_loaded.append(part)
             # edges, day by day

@@ -33,12 +33,15 @@ from graphflow.schema import EDGE_FIELDS, HOST_FIELDS
 from graphflow.stores.neo4j import (
     EDGE_KEY_SQL,
     EDGE_PROPERTIES,
+    _cypher,
     _edge_days,
     _fingerprint,
     _host_files,
     _host_sql,
     _query,
     ensure_schema,
+    host_extras_table,
+    hosts_fingerprint,
 )
 from graphflow.workspace import Workspace
 
@@ -94,9 +97,19 @@ def export_csv(ws: Workspace, out_dir: Path) -> tuple[Path, Path, int, int]:
     nodes, rels = out_dir / "hosts.csv", out_dir / "flows.csv"
     host_sql, host_params, props = _host_sql(ws, _host_files(ws))
     types = {f.name: str(f.type) for f in HOST_FIELDS}
-    cols = ", ".join(['ip AS "ip:ID(Host)"', *(_col(p, types[p]) for p in props)])
     con = connect(ws)
     try:
+        # the derived properties the batched path writes too (ip_key, policy properties)
+        ips = [r[0] for r in con.execute(f"SELECT ip FROM ({host_sql})",  # noqa: S608 - ours
+                                         host_params or None).fetchall()]
+        extras, _ = host_extras_table(ws, ips)
+        con.register("host_extras", extras)
+        types.update({f.name: str(f.type) for f in extras.schema if f.name != "ip"})
+        extra_names = [n for n in extras.column_names if n != "ip"]
+        cols = ", ".join(['ip AS "ip:ID(Host)"',
+                          *(_col(p, types[p]) for p in [*props, *extra_names])])
+        host_sql = (f"SELECT h.*, {', '.join('x.' + n for n in extra_names)} "  # noqa: S608
+                    f"FROM ({host_sql}) h JOIN host_extras x USING (ip) ORDER BY ip")
         # column expressions come from the schema constants; the paths are ours
         con.execute(f"COPY (SELECT {cols} FROM ({host_sql})) TO {_sql_path(nodes)} "  # noqa: S608
                     "(HEADER, DELIMITER ',')", host_params or None)
@@ -154,9 +167,14 @@ def finish_bulk_load(driver: neo4j.Driver, ws: Workspace, *,
     t0 = time.perf_counter()
     ensure_schema(driver, database=database)
     q = _query(read_cypher("load_mark"))
-    parts = {"hosts": _fingerprint(_host_files(ws) + ws.edge_files())}
+    parts = {"hosts": hosts_fingerprint(ws)}
     parts.update({f"edges/{day}": _fingerprint(files) for day, files in _edge_days(ws).items()})
+    ips = [r["ip"] for r in driver.execute_query("MATCH (h:Host) RETURN h.ip AS ip",
+                                                     database_=database).records]
+    _, policies = host_extras_table(ws, ips)
     with driver.session(database=database) as s:
+        s.execute_write(lambda tx: tx.run(_cypher(read_cypher("load_policies")),
+                                          policies).consume())
         for part, fp in parts.items():
             if part == "hosts":
                 rows = s.run("MATCH (h:Host) RETURN count(h) AS n").single(strict=True)["n"]

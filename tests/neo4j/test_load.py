@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from graphflow.schema import HOST_SCHEMA
 from graphflow.stores.base import GraphCounts, workspace_counts
-from graphflow.stores.neo4j import graph_counts, load_workspace, write_ip_set
+from graphflow.stores.neo4j import graph_counts, ip_key, load_workspace, write_ip_set
 from graphflow.workspace import Workspace
 
 
@@ -108,7 +108,8 @@ def test_hosts_table_attributes(driver: neo4j.Driver, tiny_ws: Workspace) -> Non
     # a host of the table that no edge touches is still a node; edge-only hosts have ip only
     assert graph_counts(driver).hosts == 8
     recs, _, _ = driver.execute_query("MATCH (h:Host {ip: '10.10.1.5'}) RETURN h {.*} AS h")
-    assert recs[0]["h"] == {"ip": "10.10.1.5"}
+    # (plus the derived sort key every Host has)
+    assert recs[0]["h"] == {"ip": "10.10.1.5", "ip_key": ip_key("10.10.1.5")}
     # enrichment changes: the new table replaces the attributes (stale ones removed)
     _hosts_table(tiny_ws, [{"ip": "10.10.0.10", "own": True, "role": "web"}])
     report = load_workspace(driver, tiny_ws)
