@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parent / "out"
 DAYS = 14
@@ -32,7 +33,8 @@ OURS = """
 import sys, json
 from graphflow.ingestion import ingest_files
 r = ingest_files([sys.argv[1]], sys.argv[2])
-print(json.dumps({"read": r.read, "loaded": r.loaded, "rejected": r.rejected}))
+print(json.dumps({"read": r.read, "loaded": r.loaded, "rejected": r.rejected,
+                  "timings": r.timings}))
 """
 
 DUCK = """
@@ -47,8 +49,9 @@ print(json.dumps({"loaded": n}))
 """
 
 
-def run_measured(code: str, *args: str) -> tuple[float, float, dict[str, int]]:
-    """Run ``code`` in a fresh interpreter; return (seconds, peak RSS MiB, its JSON output)."""
+def run_measured(code: str, *args: str) -> tuple[float, float, float, dict[str, Any]]:
+    """Run ``code`` in a fresh interpreter; return (seconds, peak RSS MiB, CPU seconds (user +
+    system, all threads: steadier than wall time on a shared machine), its JSON output)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -58,7 +61,8 @@ def run_measured(code: str, *args: str) -> tuple[float, float, dict[str, int]]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"benchmark subprocess failed ({proc.returncode})")
-    return seconds, usage.ru_maxrss / 1024, json.loads(out)
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024, cpu, json.loads(out)
 
 
 def ensure_file(size: int) -> Path:
@@ -86,9 +90,9 @@ def main() -> None:
         path = ensure_file(size)
         ws = OUT / "ws"
         shutil.rmtree(ws, ignore_errors=True)
-        ours_s, ours_mb, ours = run_measured(OURS, str(path), str(ws))
+        ours_s, ours_mb, ours_cpu, ours = run_measured(OURS, str(path), str(ws))
         duck_out = OUT / "duckdb.parquet"
-        duck_s, duck_mb, duck = run_measured(DUCK, str(path), str(duck_out))
+        duck_s, duck_mb, duck_cpu, duck = run_measured(DUCK, str(path), str(duck_out))
         shutil.rmtree(ws, ignore_errors=True)
         duck_out.unlink(missing_ok=True)
         flows = ours["read"]
@@ -99,12 +103,19 @@ def main() -> None:
             "graphflow_peak_rss_mb": round(ours_mb), "duckdb_s": round(duck_s, 2),
             "duckdb_flows_per_s": round(flows / duck_s), "duckdb_peak_rss_mb": round(duck_mb),
             "ratio": round(duck_s / ours_s, 2),
+            "graphflow_cpu_s": round(ours_cpu, 2), "duckdb_cpu_s": round(duck_cpu, 2),
+            "cpu_ratio": round(duck_cpu / ours_cpu, 2),
+            "graphflow_phases_s": ours["timings"],
+            "load_avg_1min": round(os.getloadavg()[0], 2),
         }
         results.append(row)
         print(f"{flows:>11,} flows {row['mb']:>6,} MB | graphflow {ours_s:6.1f} s "
               f"{row['graphflow_flows_per_s']:>10,} flows/s {ours_mb:6.0f} MiB | duckdb "
               f"{duck_s:6.1f} s {row['duckdb_flows_per_s']:>10,} flows/s {duck_mb:6.0f} MiB | "
-              f"ratio {row['ratio']:.2f}", flush=True)
+              f"ratio {row['ratio']:.2f} | cpu {ours_cpu:.1f} s vs {duck_cpu:.1f} s "
+              f"(ratio {row['cpu_ratio']:.2f}) | load {row['load_avg_1min']}", flush=True)
+        print("  graphflow phases (s): " + ", ".join(
+            f"{k} {v}" for k, v in ours["timings"].items()), flush=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     (OUT / "ingest.json").write_text(json.dumps({"machine": machine, "results": results},
                                                 indent=1))

@@ -290,7 +290,7 @@ WRITERS = {"zeek": ("conn.log", write_zeek), "argus": ("flows.binetflow", write_
 def time_reader(fmt: str, path: Path) -> dict[str, float]:
     from ingest import READERS
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     flows = rejects = 0
     notes: dict[str, int] = {}
     for b in READERS[fmt].read(str(path)):
@@ -299,7 +299,9 @@ def time_reader(fmt: str, path: Path) -> dict[str, float]:
         for k, v in b.notes.items():
             notes[k] = notes.get(k, 0) + v
     secs = time.perf_counter() - t0
-    return {"seconds": secs, "flows": flows, "rejects": rejects, **notes}
+    # CPU seconds of the process (all threads): steadier than wall time on a shared machine
+    cpu = time.process_time() - c0
+    return {"seconds": secs, "cpu_seconds": cpu, "flows": flows, "rejects": rejects, **notes}
 
 
 def main() -> None:
@@ -331,6 +333,10 @@ def main() -> None:
             z = min(zeek_runs, key=lambda x: x["seconds"])
             r["ratio_to_adjacent_zeek"] = (r["seconds"] / max(r["flows"], 1)) / (
                 z["seconds"] / z["flows"])
+            zc = min(zeek_runs, key=lambda x: x["cpu_seconds"])
+            r["cpu_ratio_to_adjacent_zeek"] = (
+                min(x["cpu_seconds"] for x in runs) / max(r["flows"], 1)) / (
+                zc["cpu_seconds"] / zc["flows"])
         r["mb"] = path.stat().st_size / 1e6
         results[fmt] = r
         per = r["seconds"] / max(r["flows"], 1) * 1e6
@@ -339,17 +345,18 @@ def main() -> None:
             extra = f", {r.get('packets', 0) / r['seconds']:,.0f} packets/s"
         print(f"{fmt:10s} {r['flows']:>11,.0f} flows {r['seconds']:7.2f} s "
               f"{r['flows'] / r['seconds']:>11,.0f} flows/s {per:6.2f} us/flow{extra}"
-              + (f", {r['ratio_to_adjacent_zeek']:.2f} x Zeek (run alongside)"
-                 if "ratio_to_adjacent_zeek" in r else ""))
+              + (f", {r['ratio_to_adjacent_zeek']:.2f} x Zeek (run alongside; CPU "
+                 f"{r['cpu_ratio_to_adjacent_zeek']:.2f} x)"
+                 if "ratio_to_adjacent_zeek" in r else ""), flush=True)
     if "zeek" in results:
-        z = results["zeek"]["seconds"] / results["zeek"]["flows"]
+        zeek_per_flow = results["zeek"]["seconds"] / results["zeek"]["flows"]
         for r in results.values():
-            r["ratio_to_zeek"] = (r["seconds"] / max(r["flows"], 1)) / z
+            r["ratio_to_zeek"] = (r["seconds"] / max(r["flows"], 1)) / zeek_per_flow
         print("time per flow / Zeek's: " + ", ".join(
             f"{k} {v['ratio_to_zeek']:.2f}" for k, v in results.items()))
     OUT.mkdir(exist_ok=True)
     info = {"flows": args.flows, "machine": platform.machine(), "cpus": os.cpu_count(),
-            "results": results}
+            "load_avg_1min": round(os.getloadavg()[0], 2), "results": results}
     (OUT / "readers.json").write_text(json.dumps(info, indent=2))
 
 

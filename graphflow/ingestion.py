@@ -1,4 +1,4 @@
-"""Ingest files into a workspace: read, stage, deduplicate, write, rebuild edges, commit.
+"""Ingest files into a workspace: read, key and write, deduplicate, rebuild edges, commit.
 
 One call of :func:`ingest_files` is one transaction: either every readable file's new flows
 become visible together, or (killed, crashed) nothing changes. The invariant
@@ -8,6 +8,13 @@ Deduplication is on ``flow_key`` (see :mod:`graphflow.schema`), against the flow
 the workspace for the same days and within the batch being ingested, so re-loading a file,
 loading the same records under another name or header layout, or loading a half-overlapping
 file adds only the flows not seen before.
+
+How (one pass in the common case): the reader parses a block while a worker thread computes
+the previous block's content hashes (DuckDB) and writes its flows straight into
+day-partitioned Parquet in the staging area. Those files are committed as they are when no
+content hash repeated and none of their days already held flows; otherwise they are the input
+of an exact deduplication in DuckDB (window functions over the repeats, anti-join against the
+workspace's flows of the same days), with a memory limit.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from graphflow.config import Config
 from graphflow.db import fetch_arrow
 from graphflow.edges import DAY_SQL, EDGE_AGG_SQL
 from graphflow.errors import GraphFlowError, InputFormatError
-from graphflow.schema import FLOW_FIELDS
+from graphflow.schema import FLOW_FIELDS, FLOW_SCHEMA
 from graphflow.workspace import Workspace
 from ingest.base import NATIVE_ID, Reject
 
@@ -80,7 +87,8 @@ class IngestReport:
     version: int = 0
     #: reader counters summed over files (stitched, flipped, packets, ...)
     notes: dict[str, int] = field(default_factory=dict)
-    #: wall-clock seconds per phase: read (parse + stage), dedup (flows written), edges, commit
+    #: wall-clock seconds per phase: read (parse, keys and the day-partitioned write, overlapped),
+    #: dedup_write (the exact path, when needed), edges, commit, hosts (the hosts table rebuild)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -160,11 +168,10 @@ def _key_sql() -> str:
 
 
 _FLOW_COLS = ", ".join(f.name for f in FLOW_FIELDS if f.name != "flow_key")
-_DAYS_SQL = f"SELECT DISTINCT {DAY_SQL} FROM read_parquet($raw)"  # noqa: S608 - constants
 _WITH_DAY_SQL = "SELECT *, " + DAY_SQL + " AS day FROM ({rows}) u"  # noqa: S608 - constants
-#: staged rows whose content hash is unique in this ingest: flow_key is the hash itself
+#: written rows whose content hash is unique in this ingest: flow_key is the hash itself
 _UNIQUE_SQL = f"""
-    SELECT {_FLOW_COLS}, _h AS flow_key FROM read_parquet($raw)
+    SELECT {_FLOW_COLS}, _h AS flow_key FROM raw
     WHERE hash(_h) NOT IN (SELECT hh FROM dup)
 """  # noqa: S608 - constants only
 #: rows whose hash repeats: number the copies within each file, keep the first of each key
@@ -175,41 +182,102 @@ _REPEATS_SQL = f"""
                     AS flow_key
       FROM (SELECT *, row_number() OVER (PARTITION BY _fileno, _h
                                          ORDER BY source_line) - 1 AS _occ
-            FROM read_parquet($raw) WHERE hash(_h) IN (SELECT hh FROM dup))
+            FROM raw WHERE hash(_h) IN (SELECT hh FROM dup))
     ) QUALIFY row_number() OVER (PARTITION BY flow_key ORDER BY _fileno, source_line) = 1
 """  # noqa: S608 - constants only
+#: Parquet columns worth dictionary-encoding (few distinct values); the others (times,
+#: counters, flow_key) would only pay for a dictionary that overflows.
+_DICT_COLUMNS = ["src_ip", "src_port", "dst_ip", "dst_port", "proto", "service", "state",
+                 "tcp_flags", "label", "source_file"]
+#: Day-partition writers kept open at once while writing (files of other days get closed and
+#: a new part is started if that day comes back).
+_MAX_OPEN_DAYS = 32
+_US_PER_DAY = 86_400_000_000
 
 
-def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConnection,
+def _finalize(ws: Workspace, stage: Path, writer: _DayWriter, con: duckdb.DuckDBPyConnection,
               report: IngestReport, tx: str) -> tuple[dict[str, list[tuple[Path, str]]],
                                                       dict[str, set[str]]]:
-    """Deduplicate the staged flows and write them, and the touched days' edges, as Parquet.
+    """Decide which written flows are new, and write the touched days' edges, as Parquet.
 
-    Fast path: a staged row whose content hash ``_h`` is unique in the batch has
-    ``flow_key = _h``; only rows whose hash repeats (identical records within a file, or the
-    same record in two files) go through the window functions that number occurrences and
-    keep the first copy. Rows whose key is already in the workspace (same days) are dropped.
+    The writer has already put every parsed flow, with ``flow_key`` = its content hash, into
+    day-partitioned Parquet files. Those files are the result as they stand (the common
+    case) when no content hash repeats in the batch, none of their days already holds flows
+    in the workspace, and no file that failed half-way left rows behind. Otherwise they are
+    the input of the exact path: a row whose hash is unique keeps it as ``flow_key``; rows
+    whose hash repeats (identical records within a file, or the same record in two files) go
+    through window functions that number occurrences and keep the first copy; rows whose key
+    is already in the workspace (same days) are dropped.
     """
-    raw = [str(p) for p in sorted((stage / "raw").glob("*/*.parquet"))]
     add: dict[str, list[tuple[Path, str]]] = {"flows": [], "edges": [], "rejects": []}
     drop: dict[str, set[str]] = {"edges": set()}
-    if not raw:
+    t0 = time.monotonic()
+    written = [f for f in writer.files if f.exists()]
+    if not written:
+        for fr in report.files:
+            fr.duplicates = fr.read - fr.rejected
+        report.timings["dedup_write"] = 0.0
         report.timings["edges"] = 0.0
         return add, drop
-    con.execute("CREATE TEMP TABLE dup AS SELECT hash(_h) AS hh FROM read_parquet($raw) "
-                "GROUP BY 1 HAVING count(*) > 1", {"raw": raw})
+    good = {i for i, fr in enumerate(report.files) if not fr.error}
+    day_names = {f.parent.name for f in written}
+    existing = [f for f in ws.flow_files() if f.parent.name in day_names]
+    failed_rows = any(n for i, n in writer.rows.items() if i not in good)
+    repeats = writer.hashes_repeat()
+    if not existing and not failed_rows and not repeats:
+        new_files = written
+        loaded = {report.files[i].path: n for i, n in writer.rows.items()}
+    else:
+        new_files, loaded = _exact_path(con, stage, written, existing, report, good, tx)
+    for fr in report.files:
+        fr.loaded = loaded.get(fr.path, 0)
+        fr.duplicates = fr.read - fr.rejected - fr.loaded
+    for f in new_files:
+        add["flows"].append((f, f"{f.parent.name}/{f.name}"))
+    report.timings["dedup_write"] = round(time.monotonic() - t0, 3)
+    # edges: rebuild every touched day from all of that day's flows (old + new)
+    touched = sorted({f.parent.name for f in new_files})
+    t_edges = time.monotonic()
+    if touched:
+        day_files = [f for f in ws.flow_files() if f.parent.name in touched] + new_files
+        edge_dir = stage / "edges"
+        sql = (f"COPY (WITH f AS (SELECT * FROM read_parquet($files, hive_partitioning = "  # noqa: S608
+               f"false)) {EDGE_AGG_SQL}) TO '{_q(edge_dir)}' (FORMAT parquet, PARTITION_BY "
+               f"(day), COMPRESSION snappy, FILENAME_PATTERN 'edges-{tx}-{{i}}')")
+        con.execute(sql, {"files": [str(f) for f in day_files]})
+        for f in sorted(edge_dir.glob("day=*/*.parquet")):
+            add["edges"].append((f, f"{f.parent.name}/{f.name}"))
+        for f in ws.edge_files():
+            if f.parent.name in touched:
+                drop["edges"].add(f"{f.parent.name}/{f.name}")
+    report.timings["edges"] = round(time.monotonic() - t_edges, 3)
+    return add, drop
+
+
+def _exact_path(con: duckdb.DuckDBPyConnection, stage: Path, written: list[Path],
+                existing: list[Path], report: IngestReport, good: set[int],
+                tx: str) -> tuple[list[Path], dict[str, int]]:
+    """Deduplicate the written flows with DuckDB (see :func:`_finalize`); returns the new
+    files and the flows loaded per source file."""
+    fmap = pa.table({"source_file": pa.array([report.files[i].path for i in sorted(good)],
+                                             pa.string()),
+                     "_fileno": pa.array(sorted(good), pa.int32())})
+    con.register("fmap", fmap)
+    # only constants and our own (quoted) staging paths are in the text
+    view = ("CREATE TEMP VIEW raw AS SELECT r.* EXCLUDE (flow_key), r.flow_key AS _h, "  # noqa: S608
+            f"m._fileno FROM read_parquet({_sql_files(written)}, hive_partitioning = false) r "
+            "JOIN fmap m USING (source_file)")
+    con.execute(view)
+    con.execute("CREATE TEMP TABLE dup AS SELECT hash(_h) AS hh FROM raw "
+                "GROUP BY 1 HAVING count(*) > 1")
     (n_dup,) = con.execute("SELECT count(*) FROM dup").fetchone() or (0,)
-    days = [r[0] for r in con.execute(_DAYS_SQL, {"raw": raw}).fetchall()]
-    day_names = {f"day={d.isoformat()}" for d in days}
-    existing = [str(f) for f in ws.flow_files() if f.parent.name in day_names]
-    params: dict[str, Any] = {"raw": raw}
+    params: dict[str, Any] = {}
     body = _WITH_DAY_SQL.format(rows=_UNIQUE_SQL + (_REPEATS_SQL if n_dup else ""))
     if existing:
-        body += " ANTI JOIN (SELECT flow_key FROM read_parquet($existing)) old USING (flow_key)"
-        params["existing"] = existing
+        body += (" ANTI JOIN (SELECT flow_key FROM read_parquet($existing, "
+                 "hive_partitioning = false)) old USING (flow_key)")
+        params["existing"] = [str(f) for f in existing]
     out_dir = stage / "out"
-    # Only constants, our transaction id and the (quoted) staging path are in the text;
-    # file lists are parameters.
     con.execute(
         f"COPY ({body}) TO '{_q(out_dir)}' (FORMAT parquet, PARTITION_BY (day), "
         f"COMPRESSION snappy, FILENAME_PATTERN 'part-{tx}-{{i}}', ROW_GROUP_SIZE 122880)",
@@ -218,31 +286,10 @@ def _finalize(ws: Workspace, stage: Path, cfg: Config, con: duckdb.DuckDBPyConne
     loaded: dict[str, int] = {}
     if new_files:
         for path, n in con.execute(
-                "SELECT source_file, count(*) FROM read_parquet($new) GROUP BY 1",
-                {"new": [str(f) for f in new_files]}).fetchall():
+                "SELECT source_file, count(*) FROM read_parquet($new, hive_partitioning = false) "
+                "GROUP BY 1", {"new": [str(f) for f in new_files]}).fetchall():
             loaded[path] = int(n)
-    for fr in report.files:
-        fr.loaded = loaded.get(fr.path, 0)
-        fr.duplicates = fr.read - fr.rejected - fr.loaded
-    for f in new_files:
-        add["flows"].append((f, f"{f.parent.name}/{f.name}"))
-    # edges: rebuild every touched day from all of that day's flows (old + new)
-    touched = sorted({f.parent.name for f in new_files})
-    t_edges = time.monotonic()
-    if touched:
-        day_files = [f for f in ws.flow_files() if f.parent.name in touched] + new_files
-        edge_dir = stage / "edges"
-        con.execute(
-            f"COPY (WITH f AS (SELECT * FROM read_parquet($files)) {EDGE_AGG_SQL}) "  # noqa: S608
-            f"TO '{_q(edge_dir)}' (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy, "
-            f"FILENAME_PATTERN 'edges-{tx}-{{i}}')", {"files": [str(f) for f in day_files]})
-        for f in sorted(edge_dir.glob("day=*/*.parquet")):
-            add["edges"].append((f, f"{f.parent.name}/{f.name}"))
-        for f in ws.edge_files():
-            if f.parent.name in touched:
-                drop["edges"].add(f"{f.parent.name}/{f.name}")
-    report.timings["edges"] = round(time.monotonic() - t_edges, 3)
-    return add, drop
+    return new_files, loaded
 
 
 def _q(path: Path) -> str:
@@ -304,19 +351,20 @@ def ingest_files(
         try:
             rejects_path = stage / f"rejects-{tx}.tsv"
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-            writer = _BatchWriter()
-            with open(rejects_path, "w", encoding="utf-8") as rej_fh:
-                rej_fh.write("source_file\tsource_line\treason\tline\n")
-                for fileno, (path, err) in enumerate(files):
-                    fr = FileReport(path=path, error=err)
-                    report.files.append(fr)
-                    if err:
-                        continue
-                    _stage_file(fr, fileno, stage, cfg, fmt, rej_fh, pool, writer, tick,
-                                options)
-                    _checkpoint("parse")
-            writer.close()
-            pool.shutdown()
+            writer = _DayWriter(stage / "direct", tx)
+            try:
+                with open(rejects_path, "w", encoding="utf-8") as rej_fh:
+                    rej_fh.write("source_file\tsource_line\treason\tline\n")
+                    for fileno, (path, err) in enumerate(files):
+                        fr = FileReport(path=path, error=err)
+                        report.files.append(fr)
+                        if err:
+                            continue
+                        _stage_file(fr, fileno, cfg, fmt, rej_fh, pool, writer, tick, options)
+                        _checkpoint("parse")
+            finally:
+                writer.close()
+                pool.shutdown()
             report.timings["read"] = round(time.monotonic() - started, 3)
             report.rejected = sum(f.rejected for f in report.files)
             report.read = sum(f.read for f in report.files)
@@ -330,10 +378,7 @@ def ingest_files(
                 con.execute(f"SET memory_limit = '{cfg.duckdb_memory_limit}'")
                 con.execute(f"SET temp_directory = '{_q(stage / 'spill')}'")
                 con.execute("SET preserve_insertion_order = false")
-                add, drop = _finalize(ws, stage, cfg, con, report, tx)
-                report.timings["dedup_write"] = round(
-                    time.monotonic() - started - report.timings["read"]
-                    - report.timings.get("edges", 0.0), 3)
+                add, drop = _finalize(ws, stage, writer, con, report, tx)
             finally:
                 con.close()
             report.loaded = sum(f.loaded for f in report.files)
@@ -365,55 +410,124 @@ def ingest_files(
                 report.rejects_file = str(ws.root / "rejects" / rejects_path.name)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
+    t_hosts = time.monotonic()
+    report.timings["commit"] = round(t_hosts - started - sum(report.timings.values()), 3)
     if report.loaded:
         _rebuild_hosts(ws)
     report.seconds = time.monotonic() - started
-    report.timings["commit"] = round(report.seconds - sum(report.timings.values()), 3)
+    report.timings["hosts"] = round(time.monotonic() - t_hosts, 3)
     return report
 
 
-class _BatchWriter:
-    """Computes each batch's content hash and writes it to the staging area, in a worker
-    thread, so that parsing the next block overlaps with hashing and writing this one (both
-    DuckDB and Parquet release the GIL)."""
+class _DayWriter:
+    """Computes each batch's content hash and writes the batch straight into day-partitioned
+    Parquet in the staging area: a pipeline of two worker threads (one hashing with DuckDB,
+    one writing Parquet; both release the GIL), so that parsing a block, hashing the previous
+    one and writing the one before that all overlap.
 
-    def __init__(self) -> None:
+    It remembers a 64-bit hash of every content hash (to tell whether any repeats: then the
+    exact path of :func:`_finalize` runs), the rows written per input file and the files.
+    """
+
+    def __init__(self, out_dir: Path, tx: str) -> None:
+        self._hash_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         self._pending: list[concurrent.futures.Future[None]] = []
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._sql = f"SELECT {_key_sql()} AS _h FROM batch"  # noqa: S608 - constants only
+        self._sql = (f"SELECT _h, hash(_h) AS _hh FROM (SELECT {_key_sql()} AS _h "  # noqa: S608
+                     "FROM batch)")
+        self._out = out_dir
+        self._tx = tx
+        self._open: dict[int, pq.ParquetWriter] = {}
+        self._parts: dict[int, int] = {}
+        self._hashes: list[np.ndarray] = []
+        self.files: list[Path] = []
+        #: input file number -> flows written
+        self.rows: dict[int, int] = {}
 
-    def _write(self, table: pa.Table, fileno: int, dest: Path) -> None:
+    def _writer(self, day: int) -> pq.ParquetWriter:
+        w = self._open.pop(day, None)
+        if w is None:
+            if len(self._open) >= _MAX_OPEN_DAYS:
+                oldest = next(iter(self._open))
+                self._open.pop(oldest).close()
+            part = self._parts.get(day, 0)
+            self._parts[day] = part + 1
+            iso = (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
+            path = self._out / f"day={iso}" / f"part-{self._tx}-{part}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            w = pq.ParquetWriter(path, FLOW_SCHEMA, compression="snappy",
+                                 use_dictionary=_DICT_COLUMNS)
+            self.files.append(path)
+        self._open[day] = w  # most recently used last
+        return w
+
+    def _hash(self, table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+        """(hash thread) The batch with its ``flow_key`` (content hash), and a 64-bit hash of
+        each key."""
         if self._con is None:
             self._con = duckdb.connect()
             self._con.execute("SET enable_progress_bar = false")
             self._con.execute("SET threads = 1")
         self._con.register("batch", table)
         try:
-            h = fetch_arrow(self._con, self._sql).column(0)
+            keyed = fetch_arrow(self._con, self._sql)
         finally:
             self._con.unregister("batch")
-        table = table.drop_columns([NATIVE_ID]).append_column("_h", h).append_column(
-            "_fileno", pa.array(np.full(table.num_rows, fileno, dtype=np.int32)))
-        pq.write_table(table, dest, compression="lz4")
+        table = pa.Table.from_arrays(
+            [*table.drop_columns([NATIVE_ID]).columns, keyed.column(0)], schema=FLOW_SCHEMA)
+        return table, keyed.column(1).to_numpy()
 
-    def submit(self, table: pa.Table, fileno: int, dest: Path) -> None:
-        # at most two batches in flight: bounded memory whatever the file size
-        while len(self._pending) >= 2:
+    def _write(self, hashed: concurrent.futures.Future[tuple[pa.Table, np.ndarray]],
+               fileno: int) -> None:
+        """(write thread) The hashed batch into the Parquet file of each of its days."""
+        table, hh = hashed.result()
+        self._hashes.append(hh)
+        day = table.column("ts").cast(pa.int64()).to_numpy() // _US_PER_DAY
+        first, last = int(day.min()), int(day.max())
+        if first == last:
+            self._writer(first).write_table(table, row_group_size=122880)
+        else:
+            order = np.argsort(day, kind="stable")
+            sorted_days = day[order]
+            cuts = np.flatnonzero(np.diff(sorted_days)) + 1
+            for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(order)], strict=True):
+                part = table.take(pa.array(order[lo:hi]))
+                self._writer(int(sorted_days[lo])).write_table(part, row_group_size=122880)
+        self.rows[fileno] = self.rows.get(fileno, 0) + table.num_rows
+
+    def submit(self, table: pa.Table, fileno: int) -> None:
+        # at most three batches in flight (one per stage): bounded memory whatever the size
+        while len(self._pending) >= 3:
             self._pending.pop(0).result()
-        self._pending.append(self._pool.submit(self._write, table, fileno, dest))
+        hashed = self._hash_pool.submit(self._hash, table)
+        self._pending.append(self._pool.submit(self._write, hashed, fileno))
 
     def wait(self) -> None:
         while self._pending:
             self._pending.pop(0).result()
 
+    def hashes_repeat(self) -> bool:
+        """Whether two written rows share a 64-bit hash of their content hash (equal records,
+        or, very rarely, a collision: either way the exact path decides)."""
+        if not self._hashes:
+            return False
+        h = np.concatenate(self._hashes)
+        h.sort()
+        return bool((h[1:] == h[:-1]).any())
+
     def close(self) -> None:
         try:
             self.wait()
         finally:
+            self._hash_pool.shutdown()
             self._pool.shutdown()
+            for w in self._open.values():
+                w.close()
+            self._open.clear()
             if self._con is not None:
                 self._con.close()
+                self._con = None
 
 
 def _rebuild_hosts(ws: Workspace) -> None:
@@ -426,21 +540,19 @@ def _rebuild_hosts(ws: Workspace) -> None:
         logger.warning("hosts table not rebuilt: %s", exc)
 
 
-def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str | None,
-                rej_fh: Any, pool: concurrent.futures.ThreadPoolExecutor,
-                writer: _BatchWriter, tick: Callable[..., None],
-                options: dict[str, Any] | None = None) -> None:
-    """Read one file into ``stage/raw/<fileno>/``; on a file-level error keep nothing of it."""
-    out = stage / "raw" / f"{fileno:06d}"
+def _stage_file(fr: FileReport, fileno: int, cfg: Config, fmt: str | None, rej_fh: Any,
+                pool: concurrent.futures.ThreadPoolExecutor, writer: _DayWriter,
+                tick: Callable[..., None], options: dict[str, Any] | None = None) -> None:
+    """Read one file through the writer; on a file-level error its counts are zeroed and the
+    rows it already wrote are left out by :func:`_finalize`."""
     try:
         fr.bytes = os.path.getsize(fr.path)
         reader = _ingest.get_reader(fmt) if fmt else _ingest.detect_format(fr.path)
         fr.format = reader.name
         digest = pool.submit(_sha256, fr.path)
-        out.mkdir(parents=True)
         pending: list[Reject] = []
-        for i, batch in enumerate(_ingest.read_file(reader, fr.path, block_bytes=cfg.batch_bytes,
-                                                    progress=tick, options=options)):
+        for batch in _ingest.read_file(reader, fr.path, block_bytes=cfg.batch_bytes,
+                                       progress=tick, options=options):
             fr.read += batch.records
             tick(0, batch.records)
             fr.rejected += len(batch.rejects)
@@ -448,7 +560,7 @@ def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str 
                 fr.notes[k] = fr.notes.get(k, 0) + v
             pending.extend(batch.rejects)
             if batch.table.num_rows:
-                writer.submit(batch.table, fileno, out / f"b{i:06d}.parquet")
+                writer.submit(batch.table, fileno)
         writer.wait()
         fr.sha256 = digest.result()
         _write_rejects(rej_fh, pending)
@@ -457,10 +569,8 @@ def _stage_file(fr: FileReport, fileno: int, stage: Path, cfg: Config, fmt: str 
         fr.error = str(exc) if isinstance(exc, InputFormatError) else f"{fr.path}: {exc}"
         fr.read = fr.rejected = 0
         fr.notes = {}
-        shutil.rmtree(out, ignore_errors=True)
     except OSError as exc:
         writer.wait()
         fr.error = f"{fr.path}: cannot read: {exc.strerror or exc}"
         fr.read = fr.rejected = 0
         fr.notes = {}
-        shutil.rmtree(out, ignore_errors=True)

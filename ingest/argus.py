@@ -45,26 +45,29 @@ from graphflow.errors import InputFormatError
 from graphflow.schema import CONN_STATES
 from ingest.base import (
     NON_IP_PROTOS,
+    Converted,
     FlowBatch,
     ProgressFn,
-    Reject,
     aux_for,
     block_problems,
     canonical_table,
+    checked_path,
     empty_batch,
+    end_times_us,
     flag_pair_state,
     float_column,
     header_mask,
     int_column,
     iter_segments,
+    orphan_lines,
     parse_delimited,
     parse_flag_letters,
     port_column,
     proto_names,
-    read_head,
+    stitched_batches,
     time_column,
 )
-from ingest.stitch import DEFAULT_WINDOW_S, END, FLAGS, Stitcher
+from ingest.stitch import DEFAULT_WINDOW_S, Stitcher
 
 __all__ = ["read_argus", "sniff_argus"]
 
@@ -248,10 +251,7 @@ def _convert(path: str, seg_lines: pa.StringArray, line_nos: np.ndarray, names: 
         bits = np.where(np.asarray(pc.is_valid(tcp_flags)), bits, -1)
     else:
         bits = np.full(n, -1, np.int64)
-    ts_f = np.asarray(pc.fill_null(ts, 0.0), dtype=np.float64)
-    dur_f = np.asarray(pc.fill_null(dur.cast(pa.float64()), 0.0), dtype=np.float64)
-    end_us = np.round((ts_f + np.maximum(dur_f, 0.0)) * 1e6).astype(np.int64)
-    kept_bits, kept_end = aux_for(batch.table, nos, bits, end_us)
+    kept_bits, kept_end = aux_for(batch.table, nos, bits, end_times_us(ts, dur))
     return batch, kept_bits, kept_end, skipped
 
 
@@ -260,47 +260,21 @@ def read_argus(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                stitch: bool = True, stitch_window: float = DEFAULT_WINDOW_S
                ) -> Iterator[FlowBatch]:
     """Read Argus ``ra`` CSV/TSV or CTU-13 binetflow files as canonical flow batches."""
-    path = os.fspath(path)
-    head = read_head(path)
-    if head.strip() and sniff_argus(head) is None:
-        raise InputFormatError(path, None, "not Argus CSV (first line is not a header naming "
+    path = checked_path(path, sniff_argus, "Argus CSV (first line is not a header naming "
                                            "SrcAddr and DstAddr)")
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
     segments = iter_segments(
         path, block_bytes, progress,
         is_header=lambda ls: header_mask(ls, "SrcAddr", "DstAddr"))
-    pending: FlowBatch | None = None
-    empty_aux = (pa.array([], pa.int64()), pa.array([], pa.int64()))
-    for seg in segments:
-        if seg.header is None:
-            rejects = [Reject(path, int(no), "line before the Argus header",
-                              text.rstrip("\r\n"))
-                       for no, text in zip(seg.line_nos.tolist(), seg.lines.to_pylist(),
-                                           strict=True)]
-            yield empty_batch(path, records=len(rejects), rejects=rejects)
-            continue
-        names = _names(seg.header)
-        batch, bits, end_us, skipped = _convert(path, seg.lines, seg.line_nos, names,
-                                                _separator(seg.header), link_header)
-        before = stitcher.stitched
-        table = batch.table.append_column(FLAGS, pa.array(bits, pa.int64())).append_column(
-            END, pa.array(end_us, pa.int64()))
-        batch.table = stitcher.push(table)
-        # records = flows + rejects (read = loaded + rejected + duplicates); the records
-        # merged into their other direction are counted in notes["stitched"]
-        batch.records = batch.table.num_rows + len(batch.rejects)
-        batch.notes["stitched"] = stitcher.stitched - before
-        if skipped:
-            batch.notes["skipped_non_ip"] = skipped
-        if pending is not None:
-            yield pending
-        pending = batch
-    before = stitcher.stitched
-    last = pending if pending is not None else empty_batch(path)
-    tail = stitcher.push(empty_batch(path).table.append_column(FLAGS, empty_aux[0])
-                         .append_column(END, empty_aux[1]), final=True)
-    if tail.num_rows:
-        last.table = pa.concat_tables([last.table, tail])
-    last.notes["stitched"] = last.notes.get("stitched", 0) + stitcher.stitched - before
-    last.records = last.table.num_rows + len(last.rejects)
-    yield last
+
+    def blocks() -> Iterator[Converted]:
+        for seg in segments:
+            if seg.header is None:
+                yield orphan_lines(path, seg, "line before the Argus header")
+                continue
+            batch, bits, end_us, skipped = _convert(path, seg.lines, seg.line_nos,
+                                                    _names(seg.header), _separator(seg.header),
+                                                    link_header)
+            yield batch, bits, end_us, {"skipped_non_ip": skipped}
+
+    yield from stitched_batches(path, blocks(), stitcher)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
@@ -25,13 +25,17 @@ from graphflow.schema import FLOW_FIELDS
 
 __all__ = [
     "NATIVE_ID",
+    "Converted",
+    "StitcherLike",
     "FlowBatch",
     "LineBlock",
     "ProgressFn",
     "Reject",
     "canonical_table",
+    "checked_path",
     "clean_buffer",
     "empty_batch",
+    "end_times_us",
     "flag_letters",
     "flag_pair_state",
     "float_column",
@@ -40,8 +44,15 @@ __all__ = [
     "parse_delimited",
     "proto_names",
     "time_column",
+    "iter_byte_blocks",
     "iter_line_blocks",
+    "line_block",
+    "line_starts",
+    "lines_equal",
+    "lines_prefixed",
     "normalize_ips",
+    "orphan_lines",
+    "stitched_batches",
     "open_binary",
     "read_head",
 ]
@@ -149,16 +160,15 @@ def read_head(path: str, size: int = 65536) -> bytes:
         raise InputFormatError(path, None, f"cannot read: {exc}") from None
 
 
-def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]:
-    """Cut a byte stream into blocks of whole lines, as Arrow string arrays.
-
-    Row ``i`` of a block is line ``first_line + i``; every line keeps its ``\\n`` (the last
-    line of a file without one gets it added). Invalid UTF-8 is replaced, never fatal.
+def iter_byte_blocks(stream: IO[bytes], block_bytes: int
+                     ) -> Iterator[tuple[int, bytes, int]]:
+    """Cut a byte stream into blocks of whole lines: ``(first_line, data, lines)``, where
+    ``data`` ends with a newline (the last line of a file without one gets it added) and
+    holds ``lines`` lines.
 
     >>> import io
-    >>> blocks = list(iter_line_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4))
-    >>> [(b.first_line, b.lines.to_pylist()) for b in blocks]
-    [(1, ['a\\tb\\n']), (2, ['#c\\n']), (3, ['last\\n'])]
+    >>> list(iter_byte_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4))
+    [(1, b'a\\tb\\n', 1), (2, b'#c\\n', 1), (3, b'last\\n', 1)]
     """
     line_no = 1
     tail = b""
@@ -178,22 +188,44 @@ def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]
                 tail = data
                 continue
             data, tail = data[: cut + 1], data[cut + 1 :]
-        arr = np.frombuffer(data, dtype=np.uint8)
-        ends = np.flatnonzero(arr == 10) + 1
-        offsets = np.empty(len(ends) + 1, dtype=np.int32)
-        offsets[0] = 0
-        offsets[1:] = ends
-        lines = pa.Array.from_buffers(
-            pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        n = data.count(b"\n")
+        yield line_no, data, n
+        line_no += n
+
+
+def line_block(first_line: int, data: bytes) -> LineBlock:
+    """The lines of ``data`` (whole lines, as cut by :func:`iter_byte_blocks`) as an Arrow
+    string array; invalid UTF-8 is replaced, never fatal."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10) + 1
+    offsets = np.empty(len(ends) + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:] = ends
+    lines = pa.Array.from_buffers(
+        pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    try:
+        strings = lines.cast(pa.string())
+    except pa.ArrowInvalid:
+        strings = pa.array(
+            [x.decode("utf-8", "replace") for x in lines.to_pylist()], pa.string()
         )
-        try:
-            strings = lines.cast(pa.string())
-        except pa.ArrowInvalid:
-            strings = pa.array(
-                [x.decode("utf-8", "replace") for x in lines.to_pylist()], pa.string()
-            )
-        yield LineBlock(line_no, strings)
-        line_no += len(ends)
+    return LineBlock(first_line, strings)
+
+
+def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]:
+    """Cut a byte stream into blocks of whole lines, as Arrow string arrays.
+
+    Row ``i`` of a block is line ``first_line + i``; every line keeps its ``\\n`` (the last
+    line of a file without one gets it added). Invalid UTF-8 is replaced, never fatal.
+
+    >>> import io
+    >>> blocks = list(iter_line_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4))
+    >>> [(b.first_line, b.lines.to_pylist()) for b in blocks]
+    [(1, ['a\\tb\\n']), (2, ['#c\\n']), (3, ['last\\n'])]
+    """
+    for first_line, data, _ in iter_byte_blocks(stream, block_bytes):
+        yield line_block(first_line, data)
 
 
 def clean_buffer(lines: pa.StringArray) -> pa.Buffer:
@@ -344,7 +376,9 @@ def canonical_table(
         "tcp_flags": s("tcp_flags"),
         **counters,
         "label": s("label"),
-        "source_file": pa.array(np.full(n, path, dtype=object), pa.string()),
+        "source_file": pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, dtype=np.int32)), pa.array([path], pa.string())
+        ).cast(pa.string()),
         "source_line": pa.array(lines.astype(np.int64)),
     }
     names = [f.name for f in FLOW_FIELDS if f.name != "flow_key"]
@@ -537,10 +571,10 @@ def flag_letters(bits: np.ndarray) -> pa.Array:
     ['SA', 'S', '', None]
     """
     bits = np.asarray(bits, dtype=np.int64)
-    uniq, inv = np.unique(bits, return_inverse=True)
+    enc = pc.dictionary_encode(pa.array(bits))  # distinct values by hashing, not sorting
     names = ["".join(ch for bit, ch in _FLAG_ORDER if u & bit) if u >= 0 else None
-             for u in uniq.tolist()]
-    return pc.take(pa.array(names, pa.string()), pa.array(inv.reshape(-1)))
+             for u in enc.dictionary.to_pylist()]
+    return pc.take(pa.array(names, pa.string()), enc.indices)
 
 
 def parse_flag_letters(values: pa.Array) -> np.ndarray:
@@ -633,15 +667,52 @@ class Delimited:
     rejects: list[Reject]
 
 
+def _read_delimited(buf: pa.Buffer, names: list[str], idx: dict[str, int], delimiter: str,
+                    quoted: bool, types: dict[str, pa.DataType] | None) -> pa.Table:
+    """Arrow's CSV reader over ``buf`` (placeholder column names: a header may repeat a name);
+    columns of ``idx`` only, typed by ``types`` (others, and all without ``types``, text)."""
+    tmp = [f"c{i}" for i in range(len(names))]
+    col_types = {tmp[i]: (types or {}).get(c, pa.string()) for c, i in idx.items()}
+    return pacsv.read_csv(
+        pa.BufferReader(buf),
+        read_options=pacsv.ReadOptions(column_names=tmp, use_threads=True,
+                                       block_size=16 << 20),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                         quote_char='"' if quoted else False,
+                                         escape_char=False, newlines_in_values=False,
+                                         ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=col_types, include_columns=[tmp[i] for i in idx.values()],
+            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
+    )
+
+
+def _columns(tab: pa.Table, idx: dict[str, int]) -> pa.Table:
+    cols = {c: tab.column(f"c{i}").combine_chunks() for c, i in idx.items()}
+    return pa.table(cols) if cols else pa.table({})
+
+
 def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
                     names: list[str], delimiter: str, *, quoted: bool = False,
                     include: list[str] | None = None,
                     types: dict[str, pa.DataType] | None = None) -> Delimited:
-    """Split lines with a known column list into string columns, vectorised.
+    """Split lines with a known column list into columns, vectorised.
 
     Lines with the wrong number of fields (counted outside double quotes when ``quoted``) and
     empty lines are rejects; every other line is parsed by Arrow's CSV reader in one call.
+    The common block (every line well-formed, every value of ``types`` columns parsable) is
+    parsed typed straight away; only when that fails are the lines checked one by one
+    (vectorised) and the bad ones set aside.
     """
+    wanted = [c for c in (include or names) if c in names]
+    idx = {c: names.index(c) for c in wanted}
+    if len(names) > 1 and len(lines):
+        try:
+            tab = _read_delimited(clean_buffer(lines), names, idx, delimiter, quoted, types)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            tab = None
+        if tab is not None and tab.num_rows == len(lines):
+            return Delimited(_columns(tab, idx), line_nos, lines, [])
     if quoted and pc.any(pc.match_substring(lines, '"')).as_py():
         counted = pc.replace_substring_regex(lines, '"[^"]*"', "")
     else:
@@ -661,41 +732,19 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
             rejects.append(Reject(path, int(line_nos[i]), reason, text or ""))
         lines = lines.filter(pa.array(good))
         line_nos = line_nos[good]
-    wanted = [c for c in (include or names) if c in names]
     if len(lines) == 0:
         table = pa.table({c: pa.array([], pa.string()) for c in wanted})
         return Delimited(table, line_nos, lines, rejects)
-    # unique placeholder names: a header may repeat a column name
-    tmp = [f"c{i}" for i in range(len(names))]
-    idx = {c: names.index(c) for c in wanted}
     buf = clean_buffer(lines)
-
-    def read(typed: bool) -> pa.Table:
-        col_types = {tmp[i]: ((types or {}).get(c, pa.string()) if typed else pa.string())
-                     for c, i in idx.items()}
-        return pacsv.read_csv(
-            pa.BufferReader(buf),
-            read_options=pacsv.ReadOptions(column_names=tmp, use_threads=True,
-                                           block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                             quote_char='"' if quoted else False,
-                                             escape_char=False, newlines_in_values=False,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=col_types, include_columns=[tmp[i] for i in idx.values()],
-                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
-        )
-
     tab = None
     if types:  # typed in one pass (the good path); any unparsable value: all as text
         try:
-            tab = read(True)
+            tab = _read_delimited(buf, names, idx, delimiter, quoted, types)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             tab = None
     if tab is None:
-        tab = read(False)
-    cols = {c: tab.column(tmp[i]).combine_chunks() for c, i in idx.items()}
-    return Delimited(pa.table(cols) if cols else pa.table({}), line_nos, lines, rejects)
+        tab = _read_delimited(buf, names, idx, delimiter, quoted, None)
+    return Delimited(_columns(tab, idx), line_nos, lines, rejects)
 
 
 @dataclass
@@ -792,9 +841,64 @@ def block_problems(*items: tuple[np.ndarray | None, str]) -> list[tuple[np.ndarr
     return [(m, r) for m, r in items if m is not None and m.any()]
 
 
+def line_starts(lines: pa.StringArray, chars: bytes) -> np.ndarray:
+    """Lines whose first byte is one of ``chars``: read from the array's buffers, no text
+    function over every line.
+
+    >>> line_starts(pa.array(["ab\\n", "#c\\n", "", "Ad\\n"]), b"A#").tolist()
+    [False, True, False, True]
+    """
+    n = len(lines)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=n + 1,
+                            offset=lines.offset * 4)
+    data = lines.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    nonempty = offsets[1:] > offsets[:-1]
+    first = raw[np.where(nonempty, offsets[:-1], 0)] if len(raw) else np.zeros(n, np.uint8)
+    mask = np.isin(first, np.frombuffer(chars, dtype=np.uint8)) & nonempty
+    if lines.null_count:
+        mask &= np.asarray(pc.is_valid(lines))
+    return mask
+
+
+def _refine(lines: pa.StringArray, mask: np.ndarray,
+            test: Callable[[pa.StringArray], pa.Array]) -> np.ndarray:
+    if mask.any():
+        idx = np.flatnonzero(mask)
+        ok = np.asarray(pc.fill_null(test(lines.take(pa.array(idx))), False))
+        mask[idx[~ok]] = False
+    return mask
+
+
+def lines_equal(lines: pa.StringArray, text: str) -> np.ndarray:
+    """Lines that read ``text`` (line end aside); only lines starting like it are compared.
+
+    >>> lines_equal(pa.array(["Summary\\r\\n", "Sum\\n", "x\\n"]), "Summary").tolist()
+    [True, False, False]
+    """
+    if not text:
+        return np.asarray(pc.equal(pc.utf8_rtrim(lines, characters="\r\n"), ""))
+    return _refine(lines, line_starts(lines, text.encode()[:1]),
+                   lambda c: pc.equal(pc.utf8_rtrim(c, characters="\r\n"), text))
+
+
+def lines_prefixed(lines: pa.StringArray, prefix: str) -> np.ndarray:
+    """Lines that start with ``prefix`` (non-empty)."""
+    return _refine(lines, line_starts(lines, prefix.encode()[:1]),
+                   lambda c: pc.starts_with(c, prefix))
+
+
+_HEADER_START = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1)) \
+    + b'_"'
+
+
 def header_mask(lines: pa.StringArray, *words: str) -> np.ndarray:
     """Lines that start with a letter and contain every one of ``words`` (header lines)."""
-    mask = np.asarray(pc.fill_null(pc.match_substring_regex(lines, r"^[A-Za-z_\"]"), False))
+    mask = line_starts(lines, _HEADER_START)
     if words and mask.any():
         idx = np.flatnonzero(mask)
         cand = lines.take(pa.array(idx))
@@ -804,3 +908,84 @@ def header_mask(lines: pa.StringArray, *words: str) -> np.ndarray:
         mask = np.zeros(len(lines), dtype=bool)
         mask[idx[ok]] = True
     return mask
+
+
+class StitcherLike(Protocol):
+    """What :func:`stitched_batches` needs of :class:`ingest.stitch.Stitcher`."""
+
+    stitched: int
+
+    def push(self, table: pa.Table, *, final: bool = False) -> pa.Table: ...
+
+
+#: One converted block for :func:`stitched_batches`: the canonical batch, each kept row's
+#: TCP flag bits (-1 unknown) and end time (µs), and extra notes; or a batch to pass as is.
+Converted = tuple[FlowBatch, np.ndarray, np.ndarray, dict[str, int]] | FlowBatch
+
+
+def orphan_lines(path: str, seg: Segment, reason: str) -> FlowBatch:
+    """The lines of a segment that no header covers: every one a reject with ``reason``."""
+    rejects = [Reject(path, int(no), reason, text.rstrip("\r\n"))
+               for no, text in zip(seg.line_nos.tolist(), seg.lines.to_pylist(), strict=True)]
+    return empty_batch(path, records=len(rejects), rejects=rejects)
+
+
+def stitched_batches(path: str, blocks: Iterable[Converted],
+                     stitcher: StitcherLike) -> Iterator[FlowBatch]:
+    """The glue of the one-record-per-direction readers (nfdump, Argus, flow-tools).
+
+    Each converted block goes through ``stitcher`` (its flag bits and end times as the
+    auxiliary columns); ``records`` becomes flows + rejects (read = loaded + rejected +
+    duplicates) and ``notes["stitched"]`` counts the records merged into their other
+    direction. One block is held back so that the records still open at the end of the file
+    (the stitcher's final flush) join the last batch.
+    """
+    from ingest.stitch import END, FLAGS
+
+    pending: FlowBatch | None = None
+    for item in blocks:
+        if isinstance(item, FlowBatch):
+            yield item
+            continue
+        batch, bits, end_us, notes = item
+        before = stitcher.stitched
+        table = batch.table.append_column(FLAGS, pa.array(bits, pa.int64())).append_column(
+            END, pa.array(end_us, pa.int64()))
+        batch.table = stitcher.push(table)
+        batch.records = batch.table.num_rows + len(batch.rejects)
+        batch.notes["stitched"] = stitcher.stitched - before
+        merge_notes(batch.notes, {k: v for k, v in notes.items() if v})
+        if pending is not None:
+            yield pending
+        pending = batch
+    before = stitcher.stitched
+    last = pending if pending is not None else empty_batch(path)
+    empty = empty_batch(path).table
+    tail = stitcher.push(empty.append_column(FLAGS, pa.array([], pa.int64())).append_column(
+        END, pa.array([], pa.int64())), final=True)
+    if tail.num_rows:
+        last.table = pa.concat_tables([last.table, tail])
+    last.notes["stitched"] = last.notes.get("stitched", 0) + stitcher.stitched - before
+    last.records = last.table.num_rows + len(last.rejects)
+    yield last
+
+
+def checked_path(path: str | os.PathLike[str], sniff: Callable[[bytes], object | None],
+                 what: str) -> str:
+    """``path`` as text, after checking that a non-empty file's first bytes are the format
+    ``sniff`` recognises; otherwise one clear error: ``not <what>``."""
+    from graphflow.errors import InputFormatError
+
+    text = os.fspath(path)
+    head = read_head(text)
+    if head.strip() and sniff(head) is None:
+        raise InputFormatError(text, None, f"not {what}")
+    return text
+
+
+def end_times_us(ts: pa.Array, duration: pa.Array) -> np.ndarray:
+    """Each record's end (start + non-negative duration, nulls as 0) in µs, for stitching."""
+    ts_f = np.asarray(pc.fill_null(ts.cast(pa.float64()), 0.0), dtype=np.float64)
+    dur_f = np.asarray(pc.fill_null(duration.cast(pa.float64()), 0.0), dtype=np.float64)
+    ends: np.ndarray = np.round((ts_f + np.maximum(dur_f, 0.0)) * 1e6).astype(np.int64)
+    return ends

@@ -36,21 +36,26 @@ import pyarrow.compute as pc
 
 from graphflow.errors import InputFormatError
 from ingest.base import (
+    Converted,
     FlowBatch,
     ProgressFn,
-    Reject,
     aux_for,
     block_problems,
     canonical_table,
+    checked_path,
     empty_batch,
+    end_times_us,
     int_column,
     iter_segments,
+    line_starts,
+    lines_prefixed,
+    orphan_lines,
     parse_delimited,
     port_column,
     proto_names,
-    read_head,
+    stitched_batches,
 )
-from ingest.stitch import DEFAULT_WINDOW_S, END, FLAGS, Stitcher
+from ingest.stitch import DEFAULT_WINDOW_S, Stitcher
 
 __all__ = ["FIELDS", "read_flowtools", "sniff_flowtools"]
 
@@ -142,10 +147,7 @@ def _convert(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
                             problems=block_problems(*bads))
     batch.rejects = sorted(d.rejects + batch.rejects, key=lambda r: r.line)
     batch.records += len(d.rejects)
-    ts_f = np.asarray(pc.fill_null(ts, 0.0), dtype=np.float64)
-    dur_f = np.asarray(pc.fill_null(dur, 0.0), dtype=np.float64)
-    end_us = np.round((ts_f + np.maximum(dur_f, 0)) * 1e6).astype(np.int64)
-    kb, ke = aux_for(batch.table, d.line_nos, bits, end_us)
+    kb, ke = aux_for(batch.table, d.line_nos, bits, end_times_us(ts, dur))
     return batch, kb, ke, untimed
 
 
@@ -154,52 +156,28 @@ def read_flowtools(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                    stitch: bool = True, stitch_window: float = DEFAULT_WINDOW_S
                    ) -> Iterator[FlowBatch]:
     """Read ``flow-export -f2`` output as canonical flow batches."""
-    path = os.fspath(path)
-    head = read_head(path)
-    if head.strip() and sniff_flowtools(head) is None:
-        raise InputFormatError(path, None, "not flow-export -f2 output (no '#:' header line "
-                                           "of NetFlow field names)")
+    path = checked_path(path, sniff_flowtools, "flow-export -f2 output (no '#:' header line "
+                                               "of NetFlow field names)")
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
     segments = iter_segments(
         path, block_bytes, progress,
-        is_header=lambda ls: np.asarray(pc.starts_with(ls, "#:")),
-        is_skipped=lambda ls: np.asarray(pc.starts_with(ls, "#")))
-    pending: FlowBatch | None = None
-    for seg in segments:
-        if seg.header is None:
-            rejects = [Reject(path, int(no), "line before the '#:' header", t.rstrip("\r\n"))
-                       for no, t in zip(seg.line_nos.tolist(), seg.lines.to_pylist(),
-                                        strict=True)]
-            yield empty_batch(path, records=len(rejects), rejects=rejects)
-            continue
-        names = [x.strip() for x in seg.header[2:].split(",")]
-        missing = {"srcaddr", "dstaddr"} - set(names)
-        if missing:
-            raise InputFormatError(path, seg.header_line,
-                                   f"the field mask lacks {', '.join(sorted(missing))}")
-        batch, bits, end_us, untimed = _convert(path, seg.lines, seg.line_nos, names, start)
-        if "unix_secs" not in names:
-            stitcher.window_s = -1e9
-        before = stitcher.stitched
-        table = batch.table.append_column(FLAGS, pa.array(bits, pa.int64())).append_column(
-            END, pa.array(end_us, pa.int64()))
-        batch.table = stitcher.push(table)
-        # records = flows + rejects (read = loaded + rejected + duplicates); the records
-        # merged into their other direction are counted in notes["stitched"]
-        batch.records = batch.table.num_rows + len(batch.rejects)
-        batch.notes["stitched"] = stitcher.stitched - before
-        if untimed:
-            batch.notes["untimed"] = untimed
-        if pending is not None:
-            yield pending
-        pending = batch
-    before = stitcher.stitched
-    last = pending if pending is not None else empty_batch(path)
-    e = empty_batch(path).table
-    tail = stitcher.push(e.append_column(FLAGS, pa.array([], pa.int64())).append_column(
-        END, pa.array([], pa.int64())), final=True)
-    if tail.num_rows:
-        last.table = pa.concat_tables([last.table, tail])
-    last.notes["stitched"] = last.notes.get("stitched", 0) + stitcher.stitched - before
-    last.records = last.table.num_rows + len(last.rejects)
-    yield last
+        is_header=lambda ls: lines_prefixed(ls, "#:"),
+        is_skipped=lambda ls: line_starts(ls, b"#"))
+
+    def blocks() -> Iterator[Converted]:
+        for seg in segments:
+            if seg.header is None:
+                yield orphan_lines(path, seg, "line before the '#:' header")
+                continue
+            names = [x.strip() for x in seg.header[2:].split(",")]
+            missing = {"srcaddr", "dstaddr"} - set(names)
+            if missing:
+                raise InputFormatError(path, seg.header_line,
+                                       f"the field mask lacks {', '.join(sorted(missing))}")
+            batch, bits, end_us, untimed = _convert(path, seg.lines, seg.line_nos, names,
+                                                    start)
+            if "unix_secs" not in names:
+                stitcher.window_s = -1e9
+            yield batch, bits, end_us, {"untimed": untimed}
+
+    yield from stitched_batches(path, blocks(), stitcher)

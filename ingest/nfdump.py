@@ -31,27 +31,29 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphflow.errors import InputFormatError
 from ingest.base import (
+    Converted,
     FlowBatch,
     ProgressFn,
-    Reject,
     aux_for,
     block_problems,
     canonical_table,
+    checked_path,
     empty_batch,
     float_column,
     header_mask,
     int_column,
     iter_segments,
+    lines_equal,
+    orphan_lines,
     parse_delimited,
     parse_flag_letters,
     port_column,
     proto_names,
-    read_head,
+    stitched_batches,
     time_column,
 )
-from ingest.stitch import DEFAULT_WINDOW_S, END, FLAGS, Stitcher
+from ingest.stitch import DEFAULT_WINDOW_S, Stitcher
 
 __all__ = ["CLASSIC_FIELDS", "read_nfdump", "sniff_nfdump"]
 
@@ -200,50 +202,26 @@ def read_nfdump(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
 
     Raises :class:`~graphflow.errors.InputFormatError` when the file is not nfdump CSV.
     """
-    path = os.fspath(path)
-    head = read_head(path)
-    if head.strip() and sniff_nfdump(head) is None:
-        raise InputFormatError(path, None, "not nfdump CSV (no header naming sa/da or "
-                                           "srcAddr/dstAddr, and not header-less classic)")
+    path = checked_path(path, sniff_nfdump, "nfdump CSV (no header naming sa/da or "
+                                            "srcAddr/dstAddr, and not header-less classic)")
     # without stitching every record stays one-way (an impossible window), states still set
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
     segments = iter_segments(
         path, block_bytes, progress,
         is_header=_is_header,
-        is_footer=lambda ls: np.asarray(pc.equal(pc.utf8_rtrim(ls, characters="\r\n"),
-                                                 "Summary")))
-    pending: FlowBatch | None = None
-    for seg in segments:
-        if seg.header is None:
-            names = CLASSIC_FIELDS
-        else:
-            names = _header_names(seg.header)
-            if not (("sa" in names or "srcAddr" in names) and (
-                    "da" in names or "dstAddr" in names)):
-                rejects = [Reject(path, int(no), "line under a header that is not nfdump's",
-                                  text.rstrip("\r\n"))
-                           for no, text in zip(seg.line_nos.tolist(), seg.lines.to_pylist(),
-                                               strict=True)]
-                yield empty_batch(path, records=len(rejects), rejects=rejects)
-                continue
-        batch, bits, end_us = _convert(path, seg.lines, seg.line_nos, names)
-        before = stitcher.stitched
-        table = batch.table.append_column(FLAGS, pa.array(bits, pa.int64())).append_column(
-            END, pa.array(end_us, pa.int64()))
-        batch.table = stitcher.push(table)
-        # records = flows + rejects (read = loaded + rejected + duplicates); the records
-        # merged into their other direction are counted in notes["stitched"]
-        batch.records = batch.table.num_rows + len(batch.rejects)
-        batch.notes["stitched"] = stitcher.stitched - before
-        if pending is not None:
-            yield pending
-        pending = batch
-    before = stitcher.stitched
-    empty = empty_batch(path)
-    tail = stitcher.push(empty.table.append_column(FLAGS, pa.array([], pa.int64()))
-                         .append_column(END, pa.array([], pa.int64())), final=True)
-    last = pending if pending is not None else empty
-    last.table = pa.concat_tables([last.table, tail]) if tail.num_rows else last.table
-    last.notes["stitched"] = last.notes.get("stitched", 0) + stitcher.stitched - before
-    last.records = last.table.num_rows + len(last.rejects)
-    yield last
+        is_footer=lambda ls: lines_equal(ls, "Summary"))
+
+    def blocks() -> Iterator[Converted]:
+        for seg in segments:
+            if seg.header is None:
+                names = CLASSIC_FIELDS
+            else:
+                names = _header_names(seg.header)
+                if not (("sa" in names or "srcAddr" in names) and (
+                        "da" in names or "dstAddr" in names)):
+                    yield orphan_lines(path, seg, "line under a header that is not nfdump's")
+                    continue
+            batch, bits, end_us = _convert(path, seg.lines, seg.line_nos, names)
+            yield batch, bits, end_us, {}
+
+    yield from stitched_batches(path, blocks(), stitcher)

@@ -131,7 +131,7 @@ class Aggregator:
         lo_id, hi_id = np.where(a_is_src, sid, did), np.where(a_is_src, did, sid)
         lo_p = np.where(a_is_src, p.sport, p.dport)
         hi_p = np.where(a_is_src, p.dport, p.sport)
-        order = np.lexsort((p.line, first, hi_p, lo_p, hi_id, lo_id, prid))
+        order = _key_order(first, p.line, prid, lo_id, hi_id, lo_p, hi_p)
         key_change = np.ones(n0, dtype=bool)
         if n0 > 1:
             kc = np.zeros(n0 - 1, dtype=bool)
@@ -188,8 +188,37 @@ class Aggregator:
         newest = float(np.nanmax(p.last))
         open_ = flows.last + idle >= newest
         if open_.any():
-            self._carry = flows.take(np.flatnonzero(open_))
+            idx = np.flatnonzero(open_)
+            # in (start, line) order: with the next block's packets after them, the rows
+            # usually arrive sorted and need no full sort (see _key_order)
+            self._carry = flows.take(idx[np.lexsort((flows.line[idx], flows.first[idx]))])
         return flows.take(np.flatnonzero(~open_))
+
+
+def _key_order(first: np.ndarray, line: np.ndarray, *key: np.ndarray) -> np.ndarray:
+    """Row order by 5-tuple ``key`` (ids and ports, ``-1`` for none), then start, then line.
+
+    The 5-tuple is folded into one integer (pair of address ids numbered by a hash table,
+    ports, protocol id), so rows already in (start, line) order -- packets as captured --
+    need one stable integer sort instead of a seven-key lexsort.
+    """
+    prid, lo_id, hi_id, lo_p, hi_p = key
+    n = len(line)
+    if n < 2:
+        return np.arange(n)
+    nid = int(max(lo_id.max(), hi_id.max())) + 1
+    pair = np.asarray(pc.dictionary_encode(pa.array(lo_id * nid + hi_id)).indices,
+                      dtype=np.int64)
+    npairs, nprid = int(pair.max()) + 1, int(prid.max()) + 1
+    if nid >= 1 << 31 or npairs * 65537 * 65537 * nprid >= 1 << 62:
+        return np.lexsort((line, first, hi_p, lo_p, hi_id, lo_id, prid))
+    folded = ((pair * 65537 + lo_p + 1) * 65537 + hi_p + 1) * nprid + prid
+    d_first = np.diff(first)
+    if ((d_first > 0) | ((d_first == 0) & (np.diff(line) > 0))).all():
+        pre = np.arange(n)
+    else:
+        pre = np.lexsort((line, first))
+    return pre[np.argsort(folded[pre], kind="stable")]
 
 
 def _plain(a: pa.Array | pa.ChunkedArray) -> pa.Array:

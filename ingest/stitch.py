@@ -100,14 +100,17 @@ class Stitcher:
         hi_p = np.where(fwd, dport, sport) + 1
         prid = np.asarray(pc.dictionary_encode(t.column("proto").combine_chunks()).indices,
                           dtype=np.int64)
-        _, pair_id = np.unique(lo_id * (int(ids.max()) + 1) + hi_id, return_inverse=True)
-        key = ((pair_id.reshape(-1).astype(np.int64) * 65537 + lo_p) * 65537 + hi_p) * 256 \
-            + prid
+        # pairs numbered by a hash table (first appearance): only equality of keys matters
+        pair_id = np.asarray(pc.dictionary_encode(pa.array(
+            lo_id * (int(ids.max()) + 1) + hi_id)).indices, dtype=np.int64)
+        key = ((pair_id * 65537 + lo_p) * 65537 + hi_p) * 256 + prid
         # originator score (lower = more likely the originator) for equal start times
         syn_only = (flags >= 0) & ((flags & 0x02) > 0) & ((flags & 0x10) == 0)
         syn_ack = (flags >= 0) & ((flags & 0x12) == 0x12)
         score = np.where(syn_only, 0, np.where(syn_ack, 4, 2)) + (sport < dport).astype(int)
-        order = np.lexsort((np.arange(n), score, ts, key))
+        # by key, start, score, then position (lexsort is stable); ts >= 0 (validated) and
+        # score < 8, so start and score fold into one integer
+        order = np.lexsort((ts * 8 + score, key))
         k, o, w = key[order], fwd[order], one_way[order]
         s_ts, s_end = ts[order], end[order]
         cand = np.zeros(n, dtype=bool)
@@ -228,4 +231,7 @@ class Stitcher:
             i = t.schema.get_field_index(name)
             t = t.set_column(i, t.schema.field(name), arr.cast(t.schema.field(name).type))
         out = t.filter(pa.array(out_mask)).drop_columns([FLAGS, END])
+        out_ts = new_ts[out_mask]
+        if len(out_ts) < 2 or bool((out_ts[1:] >= out_ts[:-1]).all()):
+            return out  # already in start order (time-ordered input): no sort needed
         return out.take(pc.sort_indices(out.column("ts")))

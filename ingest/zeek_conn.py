@@ -45,7 +45,9 @@ from ingest.base import (
     Reject,
     canonical_table,
     clean_buffer,
+    iter_byte_blocks,
     iter_line_blocks,
+    line_block,
     open_binary,
     read_head,
 )
@@ -281,35 +283,71 @@ def _orphans(path: str, lines: pa.StringArray, line_nos: np.ndarray) -> FlowBatc
     return FlowBatch(table=empty.table, rejects=rejects, records=len(rejects))
 
 
+def _fast_run(path: str, data: bytes, n: int, first_line: int, hdr: _Header
+              ) -> FlowBatch | None:
+    """A run of data lines (no directive among them) parsed straight from its bytes.
+
+    Arrow's CSV reader parses the bytes with the declared types, so row ``i`` is line
+    ``first_line + i``. Returns None (and the caller takes the line-by-line path, which finds
+    and explains the bad lines) as soon as anything is off: a CR, a parse error, a row count
+    that differs from the line count, or any row that fails validation.
+    """
+    if b"\r" in data or len(hdr.separator) != 1:
+        return None
+    try:
+        tab = _parse_tsv(pa.py_buffer(data), hdr, typed=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if tab.num_rows != n:
+        return None
+    cols, uid = _columns_from_zeek(tab)
+    batch = canonical_table(cols, n=n, lines=np.arange(first_line, first_line + n,
+                                                       dtype=np.int64),
+                            path=path, raw_lines=None, native_id=uid)
+    return None if batch.rejects else batch
+
+
+def _data_run(path: str, data: bytes, n: int, first_line: int, hdr: _Header) -> FlowBatch:
+    """Flows (and rejects) of ``n`` consecutive data lines under the directives in force."""
+    if not hdr.fields:
+        block = line_block(first_line, data)
+        return _orphans(path, block.lines, np.arange(
+            first_line, first_line + len(block.lines), dtype=np.int64))
+    missing = [f for f in REQUIRED if f not in hdr.fields]
+    if missing:
+        raise InputFormatError(path, first_line, f"#fields lacks {', '.join(missing)}")
+    fast = _fast_run(path, data, n, first_line, hdr)
+    if fast is not None:
+        return fast
+    block = line_block(first_line, data)
+    line_nos = np.arange(first_line, first_line + len(block.lines), dtype=np.int64)
+    return _tsv_segment(path, block.lines, line_nos, hdr)
+
+
 def _read_tsv(path: str, block_bytes: int, progress: ProgressFn | None) -> Iterator[FlowBatch]:
+    """Blocks of whole lines, cut at directive lines (``#...``, rare: the header, a
+    concatenated log's next header, ``#close``) into runs of data lines."""
     hdr = _Header()
     with open_binary(path, progress) as stream:
-        for block in iter_line_blocks(stream, block_bytes):
-            lines = block.lines
-            line_nos = np.arange(block.first_line, block.first_line + len(lines), dtype=np.int64)
-            is_comment = np.asarray(pc.starts_with(lines, "#"))
-            cuts = np.flatnonzero(is_comment)
-            start = 0
-            for c in [*cuts.tolist(), len(lines)]:
-                if c > start:
-                    if not hdr.fields:
-                        yield _orphans(path, lines.slice(start, c - start), line_nos[start:c])
-                        start = c + 1
-                        if c < len(lines):
-                            _apply_directive(hdr, lines[c].as_py())
-                        continue
-                    missing = [f for f in REQUIRED if f not in hdr.fields]
-                    if missing:
-                        raise InputFormatError(path, int(line_nos[start]),
-                                               f"#fields lacks {', '.join(missing)}")
-                    yield _tsv_segment(path, lines.slice(start, c - start),
-                                       line_nos[start:c], hdr)
-                if c < len(lines):
-                    _apply_directive(hdr, lines[c].as_py())
+        for first_line, data, lines in iter_byte_blocks(stream, block_bytes):
+            pos, line, simple = 0, first_line, data[:1] != b"#" and b"\n#" not in data
+            while pos < len(data):
+                if data[pos:pos + 1] == b"#":
+                    end = data.index(b"\n", pos) + 1
+                    _apply_directive(hdr, data[pos:end].decode("utf-8", "replace"))
                     if hdr.path not in (None, "conn"):
-                        raise InputFormatError(path, int(line_nos[c]),
-                                               f"not a conn log (#path {hdr.path})")
-                start = c + 1
+                        raise InputFormatError(path, line, f"not a conn log (#path {hdr.path})")
+                    pos, line = end, line + 1
+                    continue
+                if simple:  # the common block: data lines only
+                    run, end, n = data, len(data), lines
+                else:
+                    nxt = data.find(b"\n#", pos)
+                    end = len(data) if nxt < 0 else nxt + 1
+                    run = data[pos:end]
+                    n = run.count(b"\n")
+                yield _data_run(path, run, n, line, hdr)
+                pos, line = end, line + n
 
 
 _JSON_SCHEMA = pa.schema([(k, v) for k, v in _TYPES.items()])

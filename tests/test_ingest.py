@@ -170,3 +170,58 @@ def test_every_real_zeek_file(ws_path: Path) -> None:
     again = ingest_files(files, ws_path)
     assert again.loaded == 0 and again.duplicates == r.loaded
     assert workspace_info(Workspace.open(ws_path)).flows == r.loaded == 808
+
+
+def test_file_failing_half_way_leaves_nothing_behind(tmp_path: Path, ws_path: Path) -> None:
+    """Rows a file already handed over before its fatal error are not loaded; others are."""
+    bad = tmp_path / "a-turns-dns.log"
+    bad.write_text(zeek_tsv(FLOWS[:3], close=False) + "#path\tdns\n" + "x\n")
+    good = tmp_path / "b.log"
+    good.write_text(zeek_tsv(FLOWS[3:]))
+    r = ingest_files([bad, good], ws_path)
+    check_invariant(r)
+    assert "not a conn log" in (r.files[0].error or "")
+    assert (r.files[0].read, r.files[0].loaded) == (0, 0)
+    assert (r.read, r.loaded) == (2, 2)
+    con = duckdb.connect()
+    files = con.execute(f"SELECT DISTINCT source_file FROM read_parquet("
+                        f"'{ws_path}/flows/*/*.parquet')").fetchall()
+    assert files == [(str(good),)]
+    # the failed file's flows are still new when a repaired copy arrives
+    fixed = tmp_path / "a.log"
+    fixed.write_text(zeek_tsv(FLOWS[:3]))
+    assert ingest_files([fixed], ws_path).loaded == 3
+    assert flow_count(ws_path) == 5
+
+
+def test_blocks_spanning_days_are_partitioned_by_day(tmp_path: Path, ws_path: Path) -> None:
+    """Batches holding flows of many days (out of order; more days than the writer keeps
+    open at once) land in the right partitions, and a later ingest into the same days still
+    deduplicates against them."""
+    from graphflow.config import Config
+
+    rows = []
+    for i in range(300):
+        day = (i * 7) % 40
+        rows.append(dict(FLOWS[0], uid=f"C{i:017d}", ts=f"{1772438400 + day * 86400 + i}.5"))
+    p = tmp_path / "days.log"
+    p.write_text(zeek_tsv(rows))
+    r = ingest_files([p], ws_path, config=Config(batch_bytes=8192))
+    check_invariant(r)
+    assert r.loaded == 300
+    con = duckdb.connect()
+    wrong = con.execute(
+        f"SELECT count(*) FROM read_parquet('{ws_path}/flows/*/*.parquet', "
+        "hive_partitioning = true) WHERE day <> CAST(ts AT TIME ZONE 'UTC' AS DATE)").fetchone()
+    assert wrong == (0,)
+    (days,) = con.execute(f"SELECT count(DISTINCT day) FROM read_parquet("
+                          f"'{ws_path}/flows/*/*.parquet', hive_partitioning = true)").fetchone()
+    assert days == 40
+    (edges,) = con.execute(
+        f"SELECT sum(flows) FROM read_parquet('{ws_path}/edges/*/*.parquet')").fetchone()
+    assert edges == 300
+    q = tmp_path / "days-again.log"
+    q.write_text(zeek_tsv(rows[::2]))
+    again = ingest_files([q], ws_path)
+    assert (again.loaded, again.duplicates) == (0, 150)
+    assert flow_count(ws_path) == 300
