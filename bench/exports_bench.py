@@ -227,6 +227,8 @@ def main() -> None:
     if args.build_workspace:
         build_workspace(args.build_workspace, args.synthetic)
         return
+    # the machine may be shared: the load around the run says how far to trust the wall clock
+    load_start = [round(x, 2) for x in os.getloadavg()]
     results: list[dict[str, object]] = []
     ws = None
     for size in [int(float(s)) for s in args.sizes.split(",")]:
@@ -276,8 +278,11 @@ def main() -> None:
               f"{ref_s:5.1f} s | AfterGlow 1.6.6 ~{AFTERGLOW_REPORTED_S:.0f} s: "
               f"{speedup:.0f}x faster", flush=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    load = {"start": load_start, "end": [round(x, 2) for x in os.getloadavg()]}
+    print(f"load average (1, 5, 15 min): start {load['start']}, end {load['end']}", flush=True)
     name = "exports-synthetic.json" if args.synthetic else "exports.json"
-    (OUT / name).write_text(json.dumps({"machine": machine, "results": results}, indent=1))
+    (OUT / name).write_text(json.dumps({"machine": machine, "load_average": load,
+                                        "results": results}, indent=1))
 
 
 if __name__ == "__main__":

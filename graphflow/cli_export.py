@@ -12,13 +12,12 @@ from typing import Any, TypeVar
 import click
 
 from graphflow.afterglow import AfterglowOptions, run_afterglow
-from graphflow.cli import _time_opt, common, emit_json, err_console
+from graphflow.cli import _filter, common, emit_json, err_console, selection_options
 from graphflow.config import resolve_workspace
 from graphflow.errors import GraphFlowError
 from graphflow.exports import FORMATS, Selection, export_graph, render_dot, with_sets
 from graphflow.exports.properties import read_properties
 from graphflow.exports.selection import WorkspaceSets
-from graphflow.query import FlowFilter
 from graphflow.rules import RuleSet, load_rules
 from graphflow.workspace import Workspace
 
@@ -28,16 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _selection_options(f: F) -> F:
-    """The selection of ``graphflow graph``, plus neighbourhood, named sets and findings."""
-    opts = [
-        click.option("--from", "start", help="Window start (ISO, UTC), inclusive."),
-        click.option("--to", "end", help="Window end (ISO, UTC), exclusive."),
-        click.option("--host", "hosts", multiple=True, help="IP or CIDR at either end."),
-        click.option("--port", "ports", multiple=True, type=click.IntRange(0, 65535),
-                     help="Destination port."),
-        click.option("--proto", "protos", multiple=True, help="Protocol (tcp, udp, icmp...)."),
-        click.option("--limit", type=click.IntRange(0), default=0, show_default=True,
-                     help="At most this many edges, the heaviest first (0 = all)."),
+    """The selection of ``graphflow graph`` (every edge by default), plus neighbourhood, named
+    sets, findings and the aggregation level."""
+    extra = [
         click.option("--around", multiple=True, metavar="IP",
                      help="Only the k-hop neighbourhood of this host."),
         click.option("--hops", type=click.IntRange(0), default=1, show_default=True,
@@ -51,9 +43,10 @@ def _selection_options(f: F) -> F:
                      help="One edge per host pair (default), or per pair and port/proto "
                           "(parallel edges, AfterGlow's duplicate-edge mode)."),
     ]
-    for opt in reversed(opts):
+    for opt in reversed(extra):
         f = opt(f)
-    return f
+    return selection_options(limit=0, limit_help="At most this many edges, the heaviest first "
+                             "(0 = all).")(f)
 
 
 def _rules(path: Path | None) -> RuleSet | None:
@@ -83,8 +76,7 @@ def export(fmt: str, output: Path | None, start: str | None, end: str | None,
     """Write the host graph of a selection as GDF, GEXF, DOT, GraphML, Cytoscape JSON or CSV."""
     ws = Workspace.open(resolve_workspace(workspace), create=False)
     rules = _rules(rules_file)
-    flt = FlowFilter(start=_time_opt(start), end=_time_opt(end), hosts=hosts, ports=ports,
-                     protos=protos, limit=limit or None)
+    flt = _filter(start, end, hosts, ports, protos, limit)
     named = WorkspaceSets(ws, rules.sets if rules else None)
     if sets:
         flt = with_sets(flt, sets, named)

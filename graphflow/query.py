@@ -8,6 +8,7 @@ and NetworkX only ever sees a bounded subgraph (:func:`host_graph` refuses more 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def ip_sort_key(ip: str) -> tuple[int, int]:
     """Sort IPs numerically, IPv4 before IPv6.
 
@@ -186,8 +188,11 @@ def select_edges(ws: Workspace, flt: FlowFilter, *, per_port: bool = True) -> pa
         if extra:
             where = (where + " AND " if where else " WHERE ") + " AND ".join(extra)
         limit = f" LIMIT {int(flt.limit)}" if flt.limit else ""
+        # A total order: per-port rows of one pair are ordered by port and protocol too,
+        # so the same selection always gives the same rows (a LIMIT cuts at the same place).
+        order = "flows DESC, src_ip, dst_ip" + (", dst_port NULLS FIRST, proto" if per_port else "")
         sql = (f"WITH e AS (SELECT * FROM edges{where}) {coarsen_sql(per_port)} "  # noqa: S608
-               f"ORDER BY flows DESC, src_ip, dst_ip{limit}")
+               f"ORDER BY {order}{limit}")
         tab = fetch_arrow(con, sql, params)
         return tab
     finally:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["VISUAL", "Column", "Output", "WriteReport", "attribute_columns", "batches",
-           "open_output"]
+__all__ = ["RENDER_ROWS", "VISUAL", "Column", "Output", "WriteReport", "attribute_columns",
+           "batches", "map_batches", "open_output", "row_numbers"]
 
 #: Columns that are drawn rather than data: every writer maps them to its own attributes.
 VISUAL = frozenset({"id", "source", "target", "label", "color", "size", "shape", "cluster"})
@@ -111,6 +114,48 @@ def batches(table: pa.Table, rows: int) -> Iterator[tuple[int, pa.Table]]:
         part = table.slice(start, rows)
         if part.num_rows:
             yield start, part
+
+
+def row_numbers(start: int, n: int) -> pa.Array:
+    """``start, start + 1, ... start + n - 1`` as int64 (edge ids, row keys).
+
+    >>> row_numbers(3, 2).to_pylist()
+    [3, 4]
+    """
+    return pa.array(np.arange(start, start + n, dtype=np.int64))
+
+
+#: Rows per batch that :func:`map_batches` renders on one thread.
+RENDER_ROWS = 65_536
+#: Threads rendering batches at once (Arrow's kernels release the GIL while they run).
+RENDER_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+T = TypeVar("T")
+
+
+def map_batches(table: pa.Table, render: Callable[[int, pa.Table], T],
+                rows: int = RENDER_ROWS) -> Iterator[T]:
+    """``render(first row, slice)`` over ``table``'s slices, in order, several slices at a time
+    on threads: a writer streams the finished text of one slice while the next ones render.
+    At most ``RENDER_THREADS + 1`` results are held at once.
+
+    >>> t = pa.table({"x": list(range(5))})
+    >>> list(map_batches(t, lambda start, part: (start, part.num_rows), rows=2))
+    [(0, 2), (2, 2), (4, 1)]
+    """
+    parts = batches(table, rows)
+    if RENDER_THREADS == 1:
+        for start, part in parts:
+            yield render(start, part)
+        return
+    with ThreadPoolExecutor(RENDER_THREADS) as pool:
+        pending: deque[Future[T]] = deque()
+        for start, part in parts:
+            pending.append(pool.submit(render, start, part))
+            if len(pending) > RENDER_THREADS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def elapsed(t0: float) -> float:

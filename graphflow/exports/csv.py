@@ -15,8 +15,8 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from graphflow.exports.base import WriteReport, batches, elapsed, open_output
-from graphflow.exports.escape import BATCH_ROWS, as_text
+from graphflow.exports.base import WriteReport, elapsed, map_batches, open_output
+from graphflow.exports.escape import as_text
 from graphflow.exports.model import ExportGraph
 
 __all__ = ["write_csv", "write_csv_table"]
@@ -35,13 +35,17 @@ def _csv_ready(t: pa.Table) -> pa.Table:
 
 def write_csv_table(table: pa.Table, out: str | os.PathLike[str] | IO[bytes]) -> int:
     """One table as CSV with a header line; returns the bytes written."""
+    def render(start: int, part: pa.Table) -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        opts = pacsv.WriteOptions(include_header=start == 0, quoting_style="needed")
+        pacsv.write_csv(_csv_ready(part), sink, opts)
+        return sink.getvalue()
+
     with open_output(out) as o:
-        parts = list(batches(table, BATCH_ROWS)) or [(0, table.slice(0, 0))]
-        for i, (_, part) in enumerate(parts):
-            sink = pa.BufferOutputStream()
-            opts = pacsv.WriteOptions(include_header=i == 0, quoting_style="needed")
-            pacsv.write_csv(_csv_ready(part), sink, opts)
-            o.write(memoryview(sink.getvalue()))
+        if table.num_rows == 0:
+            o.write(memoryview(render(0, table)))
+        for buf in map_batches(table, render):
+            o.write(memoryview(buf))
     return o.bytes
 
 

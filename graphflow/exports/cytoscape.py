@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphflow.exports.base import Output, WriteReport, elapsed, open_output
+from graphflow.exports.base import Output, WriteReport, elapsed, open_output, row_numbers
 from graphflow.exports.escape import BATCH_ROWS, as_text, join, write_concat
 from graphflow.exports.model import ExportGraph
 
@@ -28,7 +28,7 @@ __all__ = ["write_cytoscape"]
 def _json_ready(t: pa.Table, edge_ids: bool) -> pa.Table:
     cols, names = [], []
     if edge_ids:
-        ids = pc.cast(pa.array(range(t.num_rows), pa.int64()), pa.string())
+        ids = pc.cast(row_numbers(0, t.num_rows), pa.string())
         cols.append(join(["e", ids]))
         names.append("id")
     for name in t.column_names:

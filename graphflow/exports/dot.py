@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphflow.errors import GraphFlowError
-from graphflow.exports.base import Output, WriteReport, batches, elapsed, open_output
-from graphflow.exports.escape import BATCH_ROWS, as_text, dot_quote, dot_string, join, write_lines
+from graphflow.exports.base import Output, WriteReport, elapsed, map_batches, open_output
+from graphflow.exports.escape import as_text, dot_quote, dot_string, join, write_concat
 from graphflow.exports.model import ExportGraph
 
 __all__ = ["DotLayout", "render_dot", "write_dot"]
@@ -89,7 +89,7 @@ def _node_lines(t: pa.Table, layout: DotLayout) -> pa.Array:
     body = join(parts) if parts else pa.repeat(pa.scalar(""), t.num_rows)
     body = pc.replace_substring_regex(body, r"^, ", "")
     return join([dot_quote(t.column("id")), pc.if_else(pc.equal(body, ""), "",
-                                                       join([" [", body, "]"]))])
+                                                       join([" [", body, "]"])), "\n"])
 
 
 def _edge_lines(t: pa.Table, layout: DotLayout) -> pa.Array:
@@ -109,17 +109,20 @@ def _edge_lines(t: pa.Table, layout: DotLayout) -> pa.Array:
     body = join(parts) if parts else pa.repeat(pa.scalar(""), t.num_rows)
     body = pc.replace_substring_regex(body, r"^, ", "")
     return join([dot_quote(t.column("source")), " -> ", dot_quote(t.column("target")),
-                 pc.if_else(pc.equal(body, ""), "", join([" [", body, "]"]))])
+                 pc.if_else(pc.equal(body, ""), "", join([" [", body, "]"])), "\n"])
 
 
 def _write_nodes(o: Output, nodes: pa.Table, layout: DotLayout) -> None:
+    def render(_: int, t: pa.Table) -> pa.Array:
+        return _node_lines(t, layout)
+
     if "cluster" not in nodes.column_names:
-        for _, t in batches(nodes, BATCH_ROWS):
-            write_lines(o, _node_lines(t, layout))
+        for lines in map_batches(nodes, render):
+            write_concat(o, lines)
         return
     has = pc.fill_null(pc.not_equal(pc.fill_null(nodes.column("cluster"), ""), ""), False)
-    for _, t in batches(nodes.filter(pc.invert(has)), BATCH_ROWS):
-        write_lines(o, _node_lines(t, layout))
+    for lines in map_batches(nodes.filter(pc.invert(has)), render):
+        write_concat(o, lines)
     clustered = nodes.filter(has).sort_by([("cluster", "ascending")])
     names = clustered.column("cluster").combine_chunks()
     values = pc.unique(names)
@@ -129,7 +132,7 @@ def _write_nodes(o: Output, nodes: pa.Table, layout: DotLayout) -> None:
         part = clustered.slice(bounds[i], bounds[i + 1] - bounds[i])
         label = dot_string(part.column("cluster")[0].as_py())
         o.text(f'subgraph "cluster_{i}" {{\ngraph [label={label}];\n')
-        write_lines(o, _node_lines(part, layout))
+        write_concat(o, _node_lines(part, layout))
         o.text("}\n")
 
 
@@ -145,8 +148,8 @@ def write_dot(g: ExportGraph, out: str | os.PathLike[str] | IO[bytes], *,
         if lay.graph_label is not None:
             o.text(f"graph [label={dot_string(lay.graph_label)}];\n")
         _write_nodes(o, g.nodes, lay)
-        for _, t in batches(g.edges, BATCH_ROWS):
-            write_lines(o, _edge_lines(t, lay))
+        for lines in map_batches(g.edges, lambda _, t: _edge_lines(t, lay)):
+            write_concat(o, lines)
         o.text("}\n")
     path = str(out) if isinstance(out, str | os.PathLike) else None
     return WriteReport("dot", path, g.nodes.num_rows, g.edges.num_rows, o.bytes, elapsed(t0))

@@ -34,7 +34,6 @@ __all__ = [
     "iso_timestamps",
     "join",
     "write_concat",
-    "write_lines",
     "xml_escape",
     "xml_text",
 ]
@@ -102,7 +101,8 @@ def iso_timestamps(a: pa.Array) -> pa.Array:
     sec, frac = np.divmod(rest, 1_000_000)
     days, inverse = np.unique(day, return_inverse=True)
     epoch = dt.date(1970, 1, 1)
-    names = pa.array([(epoch + dt.timedelta(days=int(d))).isoformat() for d in days])
+    names = pa.array([(epoch + dt.timedelta(days=int(d))).isoformat() for d in days],
+                     pa.string())
     text = join([pc.take(names, pa.array(inverse.ravel())), "T", pc.take(_HMS, pa.array(sec)),
                  ".", pc.utf8_lpad(pc.cast(pa.array(frac), pa.string()), 6, "0"), "Z"])
     return pc.if_else(valid, text, pa.scalar(None, pa.string()))
@@ -131,11 +131,6 @@ def write_concat(fh: Sink, strings: ArrayLike) -> int:
         return 0
     fh.write(memoryview(data)[start:end])
     return end - start
-
-
-def write_lines(fh: Sink, lines: ArrayLike) -> int:
-    """Write each string of ``lines`` followed by a newline."""
-    return write_concat(fh, join([lines, "\n"]))
 
 
 # ---- Graphviz DOT -----------------------------------------------------------------------------

@@ -29,12 +29,12 @@ from graphflow.exports.base import (
     Output,
     WriteReport,
     attribute_columns,
-    batches,
     elapsed,
+    map_batches,
     open_output,
 )
 from graphflow.exports.colors import to_rgb
-from graphflow.exports.escape import BATCH_ROWS, as_text, gdf_field, join, write_lines
+from graphflow.exports.escape import as_text, gdf_field, join, write_concat
 from graphflow.exports.model import ExportGraph
 
 __all__ = ["rgb_field", "write_gdf"]
@@ -128,8 +128,14 @@ def _graphflow_specs(g: ExportGraph) -> tuple[list[Spec], list[Spec]]:
 
 def _write_section(out: Output, header: str, table: pa.Table, specs: list[Spec]) -> None:
     out.text(header + ",".join(h for h, _ in specs) + "\n")
-    for _, part in batches(table, BATCH_ROWS):
-        write_lines(out, join([fn(part) for _, fn in specs], ","))
+
+    def render(_: int, part: pa.Table) -> pa.Array:
+        fields = [fn(part) for _, fn in specs]
+        fields[-1] = join([fields[-1], "\n"])  # the line end, without copying whole lines
+        return join(fields, ",")
+
+    for lines in map_batches(table, render):
+        write_concat(out, lines)
 
 
 def write_gdf(g: ExportGraph, out: str | os.PathLike[str] | IO[bytes], *,

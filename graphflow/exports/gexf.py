@@ -29,12 +29,13 @@ from graphflow.exports.base import (
     Output,
     WriteReport,
     attribute_columns,
-    batches,
     elapsed,
+    map_batches,
     open_output,
+    row_numbers,
 )
 from graphflow.exports.colors import to_rgb
-from graphflow.exports.escape import BATCH_ROWS, as_text, join, write_lines, xml_escape
+from graphflow.exports.escape import as_text, join, write_concat, xml_escape
 from graphflow.exports.model import ExportGraph
 
 __all__ = ["write_gexf"]
@@ -102,10 +103,6 @@ def _spells_xml(spells: pa.Table | None, key: str, keys: pa.Array) -> pa.Array |
     return pc.fill_null(pc.take(xml, idx), "")
 
 
-def _edge_id(start: int, n: int) -> pa.Array:
-    return pc.cast(pa.array(range(start, start + n), pa.int64()), pa.string())
-
-
 def write_gexf(g: ExportGraph, out: str | os.PathLike[str] | IO[bytes], *,
                dynamic: bool | None = None) -> WriteReport:
     """Write ``g`` as GEXF 1.3 (dynamic when it has spells, or when ``dynamic`` says so)."""
@@ -139,7 +136,8 @@ def write_gexf(g: ExportGraph, out: str | os.PathLike[str] | IO[bytes], *,
 def _write_nodes(o: Output, g: ExportGraph, cols: list[Column], dyn: bool) -> None:
     spells = _spells_xml(g.node_spells, "id", g.nodes.column("id").combine_chunks()) if dyn \
         else ""
-    for start, t in batches(g.nodes, BATCH_ROWS):
+
+    def render(start: int, t: pa.Table) -> pa.Array:
         ids = t.column("id").combine_chunks()
         label = t.column("label") if "label" in t.column_names else ids
         parts: list[object] = ['      <node id="', xml_escape(ids), '" label="',
@@ -147,16 +145,19 @@ def _write_nodes(o: Output, g: ExportGraph, cols: list[Column], dyn: bool) -> No
         if not isinstance(spells, str):
             parts.append(spells.slice(start, t.num_rows))
         parts += _viz(t)
-        parts.append("</node>")
-        write_lines(o, join(parts))
+        parts.append("</node>\n")
+        return join(parts)
+
+    for lines in map_batches(g.nodes, render):
+        write_concat(o, lines)
 
 
 def _write_edges(o: Output, g: ExportGraph, cols: list[Column], dyn: bool) -> None:
     e = g.edges
-    spells = _spells_xml(g.edge_spells, "edge", pa.array(range(e.num_rows), pa.int64())) \
-        if dyn else ""
-    for start, t in batches(e, BATCH_ROWS):
-        ids = _edge_id(start, t.num_rows)
+    spells = _spells_xml(g.edge_spells, "edge", row_numbers(0, e.num_rows)) if dyn else ""
+
+    def render(start: int, t: pa.Table) -> pa.Array:
+        ids = pc.cast(row_numbers(start, t.num_rows), pa.string())
         parts: list[object] = ['      <edge id="', ids, '" source="',
                                xml_escape(t.column("source")), '" target="',
                                xml_escape(t.column("target")), '"']
@@ -175,5 +176,8 @@ def _write_edges(o: Output, g: ExportGraph, cols: list[Column], dyn: bool) -> No
         if not isinstance(spells, str):
             parts.append(spells.slice(start, t.num_rows))
         parts += _viz(t, edge=True)
-        parts.append("</edge>")
-        write_lines(o, join(parts))
+        parts.append("</edge>\n")
+        return join(parts)
+
+    for lines in map_batches(e, render):
+        write_concat(o, lines)

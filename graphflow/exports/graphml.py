@@ -20,11 +20,12 @@ from graphflow.exports.base import (
     Output,
     WriteReport,
     attribute_columns,
-    batches,
     elapsed,
+    map_batches,
     open_output,
+    row_numbers,
 )
-from graphflow.exports.escape import BATCH_ROWS, join, write_lines, xml_escape
+from graphflow.exports.escape import join, write_concat, xml_escape
 from graphflow.exports.model import ExportGraph
 
 __all__ = ["write_graphml"]
@@ -45,17 +46,20 @@ def _data(t: pa.Table, cols: list[Column], prefix: str) -> list[object]:
 
 def _write(o: Output, table: pa.Table, cols: list[Column], head: list[object] | None,
            prefix: str, edge: bool) -> None:
-    for start, t in batches(table, BATCH_ROWS):
+    def render(start: int, t: pa.Table) -> pa.Array:
         if edge:
-            ids = pc.cast(pa.array(range(start, start + t.num_rows), pa.int64()), pa.string())
+            ids = pc.cast(row_numbers(start, t.num_rows), pa.string())
             parts: list[object] = ['    <edge id="e', ids, '" source="',
                                    xml_escape(t.column("source")), '" target="',
                                    xml_escape(t.column("target")), '">']
         else:
             parts = ['    <node id="', xml_escape(t.column("id")), '">']
         parts += _data(t, cols, prefix)
-        parts.append("</edge>" if edge else "</node>")
-        write_lines(o, join(parts))
+        parts.append("</edge>\n" if edge else "</node>\n")
+        return join(parts)
+
+    for lines in map_batches(table, render):
+        write_concat(o, lines)
 
 
 def write_graphml(g: ExportGraph, out: str | os.PathLike[str] | IO[bytes]) -> WriteReport:

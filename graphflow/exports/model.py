@@ -34,6 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphflow.db import connect, fetch_arrow
+from graphflow.edges import coarsen_sql
+from graphflow.exports.base import row_numbers
 from graphflow.exports.selection import Selection, restrict
 from graphflow.query import select_edges
 from graphflow.schema import HOST_FIELDS
@@ -112,30 +114,49 @@ def _detail_sql(sel: Selection, what: str) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _pair_labels(con: duckdb.DuckDBPyConnection, sel: Selection, everything: bool
-                 ) -> pa.ChunkedArray:
-    """Per pair, its busiest ports (``tcp/22 tcp/80 +3``), aligned with ``sel``'s rows.
+def _labels_sql(detail: str) -> str:
+    """SQL for ``lab(source, target, label)``: per pair of the edge-day rows ``detail``
+    (``source target dst_port proto flows``), its busiest ports (``tcp/22 tcp/80 +3``; ties by
+    port name).
 
-    ``everything``: the selection holds every pair the day/port/protocol filters leave (no
-    host filter, neighbourhood, finding or limit), so the edge rows need no join with it."""
-    if everything:
-        clauses, params = _port_filters(sel)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        detail = ("SELECT e.src_ip AS source, e.dst_ip AS target, e.dst_port, e.proto, "  # noqa: S608 - identifiers from constants, values as parameters
-                  f"e.flows FROM edges e{where}")
-    else:
-        detail, params = _detail_sql(sel, "pair")
+    The top ports come from ``arg_max(port, key, n)`` with ``key`` = flows then port-name rank
+    packed into one HUGEINT: one hash aggregate, no per-pair sorted list."""
     n = LABEL_PORTS
-    sql = f"""
-WITH p AS (SELECT source, target, coalesce(proto || '/' || CAST(dst_port AS VARCHAR), proto)
-                  AS port, sum(flows) AS f FROM ({detail}) GROUP BY ALL),
-l AS (SELECT source, target, list(port ORDER BY f DESC, port) AS ports FROM p GROUP BY ALL)
-SELECT array_to_string(l.ports[1:{n}], ' ')
-       || CASE WHEN len(l.ports) > {n} THEN ' +' || CAST(len(l.ports) - {n} AS VARCHAR)
-               ELSE '' END AS label
-FROM sel s LEFT JOIN l USING (source, target) ORDER BY s.edge
-"""  # noqa: S608 - built from constants
+    return f"""
+pp AS (SELECT source, target, coalesce(proto || '/' || CAST(dst_port AS VARCHAR), proto)
+              AS port, sum(flows) AS f FROM ({detail}) GROUP BY ALL),
+rk AS (SELECT port, CAST(row_number() OVER (ORDER BY port DESC) AS HUGEINT) AS rk
+       FROM (SELECT DISTINCT port FROM pp)),
+lab AS (SELECT source, target,
+               array_to_string(arg_max(port, CAST(f AS HUGEINT) * 4294967296 + rk, {n}), ' ')
+               || CASE WHEN count(*) > {n} THEN ' +' || CAST(count(*) - {n} AS VARCHAR)
+                       ELSE '' END AS label
+        FROM pp JOIN rk USING (port) GROUP BY source, target)"""  # noqa: S608 - built from constants
+
+
+def _pair_labels(con: duckdb.DuckDBPyConnection, sel: Selection) -> pa.ChunkedArray:
+    """Per pair of ``sel``, its busiest ports, aligned with ``sel``'s rows."""
+    detail, params = _detail_sql(sel, "pair")
+    sql = (f"WITH {_labels_sql(detail)} SELECT lab.label FROM sel s "  # noqa: S608 - built from constants
+           "LEFT JOIN lab USING (source, target) ORDER BY s.edge")
     return fetch_arrow(con, sql, params).column("label")
+
+
+def _all_pairs(con: duckdb.DuckDBPyConnection, sel: Selection, limit: int | None) -> pa.Table:
+    """The per-pair edges of a selection without a host filter, labels included, in one
+    query: what ``select_edges(per_port=False)`` returns (same rows, columns and order) with
+    ``source``/``target`` names and ``label`` third, without a second pass to join labels."""
+    clauses, params = _port_filters(sel)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    detail = "SELECT src_ip AS source, dst_ip AS target, dst_port, proto, flows FROM e"
+    lim = f" LIMIT {int(limit)}" if limit else ""
+    sql = f"""
+WITH e AS (SELECT * FROM edges e{where}), pr AS ({coarsen_sql(False)}), {_labels_sql(detail)}
+SELECT pr.src_ip AS source, pr.dst_ip AS target, lab.label, pr.* EXCLUDE (src_ip, dst_ip)
+FROM pr LEFT JOIN lab ON lab.source = pr.src_ip AND lab.target = pr.dst_ip
+ORDER BY pr.flows DESC, pr.src_ip, pr.dst_ip{lim}
+"""  # noqa: S608 - built from constants, values as parameters
+    return fetch_arrow(con, sql, params)
 
 
 def _spells(con: duckdb.DuckDBPyConnection, sel: Selection) -> tuple[pa.Table, pa.Table]:
@@ -155,23 +176,24 @@ GROUP BY {key}, grp ORDER BY {key}, start
     return node_spells, edge_spells
 
 
-def _nodes(con: duckdb.DuckDBPyConnection, ws: Workspace) -> pa.Table:
-    stats = """
+def _nodes(con: duckdb.DuckDBPyConnection, ws: Workspace, per_port: bool) -> pa.Table:
+    # per pair, the rows of sel are the distinct pairs: degrees are plain counts
+    peers = "count(DISTINCT peer)" if per_port else "count(*)"
+    stats = f"""
 WITH ends AS (
   SELECT source AS id, target AS peer, 1 AS out_e, flows, src_bytes AS bytes_out,
          dst_bytes AS bytes_in, first_seen, last_seen FROM sel
   UNION ALL
   SELECT target, source, 0, flows, dst_bytes, src_bytes, first_seen, last_seen FROM sel),
-pairs AS (SELECT id, peer, max(out_e) AS o, min(out_e) AS i FROM ends GROUP BY id, peer),
-deg AS (SELECT id, count(*) FILTER (WHERE o = 1)::BIGINT AS out_degree,
-               count(*) FILTER (WHERE i = 0)::BIGINT AS in_degree FROM pairs GROUP BY id),
-tot AS (SELECT id, sum(flows)::BIGINT AS flows, sum(bytes_out)::BIGINT AS bytes_out,
+tot AS (SELECT id, {peers} FILTER (WHERE out_e = 1)::BIGINT AS out_degree,
+               {peers} FILTER (WHERE out_e = 0)::BIGINT AS in_degree,
+               sum(flows)::BIGINT AS flows, sum(bytes_out)::BIGINT AS bytes_out,
                sum(bytes_in)::BIGINT AS bytes_in, min(first_seen) AS first_seen,
                max(last_seen) AS last_seen FROM ends GROUP BY id)
-SELECT t.id, d.out_degree + d.in_degree AS degree, d.out_degree, d.in_degree, t.flows,
-       t.bytes_out, t.bytes_in, t.bytes_out + t.bytes_in AS bytes, t.first_seen, t.last_seen
-FROM tot t JOIN deg d USING (id)
-"""
+SELECT id, out_degree + in_degree AS degree, out_degree, in_degree, flows,
+       bytes_out, bytes_in, bytes_out + bytes_in AS bytes, first_seen, last_seen
+FROM tot
+"""  # noqa: S608 - built from constants
     files = hosts_files(ws)
     if not files:
         sql = (f"SELECT n.id, n.id AS label, CAST(CASE WHEN contains(n.id, ':') THEN 6 ELSE 4 "  # noqa: S608 - identifiers from constants, values as parameters
@@ -207,39 +229,36 @@ def build_graph(ws: Workspace, sel: Selection | None = None, *, spells: bool = F
     (0, 0)
     """
     sel = sel or Selection()
-    flt = sel.flt
     needs_restrict = sel.restricts()
-    if needs_restrict:
-        flt = dataclasses.replace(flt, limit=None)
-    raw = select_edges(ws, flt, per_port=sel.per_port)
-    raw = raw.rename_columns(["source" if c == "src_ip" else "target" if c == "dst_ip" else c
-                              for c in raw.column_names])
-    if needs_restrict:
-        raw = restrict(raw, sel, ws)
-        if sel.flt.limit:
-            raw = raw.slice(0, sel.flt.limit)
-    if sel.per_port:
-        port = pc.cast(raw.column("dst_port"), pa.string())
-        label = pc.binary_join_element_wise(raw.column("proto"), port, "/",
-                                            null_handling="skip")
-    n = raw.num_rows
+    # Without a host filter, pairs and their labels come from one query over the edge rows.
+    one_query = not sel.per_port and not sel.flt.hosts
     con = connect(ws, memory_limit=MEMORY_LIMIT)
     con.execute("SET enable_progress_bar = false")  # stdout may be the export
     try:
-        sel_tab = raw.append_column("edge", pa.array(range(n), pa.int64()))
-        if not sel.per_port:
-            sel_tab = sel_tab.append_column("dst_port", pa.nulls(n, pa.uint16()))
-            sel_tab = sel_tab.append_column("proto", pa.nulls(n, pa.string()))
-        sel_tab = sel_tab.append_column("per_port", pa.repeat(pa.scalar(sel.per_port), n))
+        if one_query:
+            raw = _all_pairs(con, sel, None if needs_restrict else sel.flt.limit)
+        else:
+            flt = dataclasses.replace(sel.flt, limit=None) if needs_restrict else sel.flt
+            raw = select_edges(ws, flt, per_port=sel.per_port)
+            raw = raw.rename_columns(["source" if c == "src_ip" else "target" if c == "dst_ip"
+                                      else c for c in raw.column_names])
+        if needs_restrict:
+            raw = restrict(raw, sel, ws)
+            if sel.flt.limit:
+                raw = raw.slice(0, sel.flt.limit)
+        if sel.per_port:
+            port = pc.cast(raw.column("dst_port"), pa.string())
+            raw = raw.add_column(2, "label", pc.binary_join_element_wise(
+                raw.column("proto"), port, "/", null_handling="skip"))
+        n = raw.num_rows
+        sel_tab = raw.append_column("edge", row_numbers(0, n))
         con.register("sel", sel_tab)
-        if not sel.per_port:
-            everything = not (sel.flt.hosts or needs_restrict or sel.flt.limit)
-            label = _pair_labels(con, sel, everything)
-        edges = raw.add_column(2, "label", label)
-        nodes = _nodes(con, ws)
+        if not sel.per_port and not one_query:
+            raw = raw.add_column(2, "label", _pair_labels(con, sel))
+        nodes = _nodes(con, ws, sel.per_port)
         node_spells = edge_spells = None
         if spells:
             node_spells, edge_spells = _spells(con, sel)
     finally:
         con.close()
-    return ExportGraph(nodes, edges, node_spells, edge_spells, per_port=sel.per_port)
+    return ExportGraph(nodes, raw, node_spells, edge_spells, per_port=sel.per_port)
