@@ -133,7 +133,34 @@ def _filter(start: str | None, end: str | None, hosts: tuple[str, ...],
                       protos=protos, limit=limit or None)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The root group: the feature modules' commands are added on first use, so that any
+    ``graphflow.cli_*`` module can be imported on its own (they import this one)."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not _Main._loaded:
+            _Main._loaded = True
+            _register_commands()
+
+    @property
+    def all_commands(self) -> dict[str, click.Command]:
+        """Every command, the feature modules' included (``main.commands`` before first use
+        holds only the core ones)."""
+        self._load()
+        return dict(self.commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="graphflow")
 def main() -> None:
     """GraphFlow: load flow records into a host graph and investigate them."""
@@ -345,6 +372,3 @@ def _register_commands() -> None:
             raise
         for command in module.COMMANDS:
             main.add_command(command)
-
-
-_register_commands()
