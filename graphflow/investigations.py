@@ -51,9 +51,10 @@ import yaml
 from graphflow.errors import GraphFlowError
 from graphflow.workspace import Workspace
 
-__all__ = ["BUILTINS", "FILTER_KEYS", "LIST_KEYS", "SELECTION_KEYS", "STYLING_KEYS",
-           "Investigation", "InvestigationError", "UnknownInvestigation", "delete_investigation",
-           "export_investigations", "get_investigation", "import_investigations",
+__all__ = ["BUILTINS", "FILTER_KEYS", "LIST_KEYS", "RULES_KEY", "SELECTION_KEYS",
+           "STYLING_KEYS", "Investigation", "InvestigationError", "UnknownInvestigation",
+           "delete_investigation", "export_investigations", "get_investigation",
+           "import_investigations",
            "list_investigations", "newest_day", "parse_investigations", "save_investigation",
            "slugify", "validate", "view_url"]
 
@@ -64,6 +65,8 @@ FILTER_KEYS = ("from", "to", "host", "port", "proto", "scope", "set", "setop", "
 SELECTION_KEYS = ("finding", "expand", "hops", "open", "close", "per", "fanout", "omit",
                   "collapse", "prefix", "max_edges", "focus", "sel")
 STYLING_KEYS = ("layout", "color", "size", "label")
+#: the graph page parameter naming the investigation whose stored styling rules apply
+RULES_KEY = "inv"
 #: Parameters that take several values.
 LIST_KEYS = frozenset({"host", "port", "proto", "set", "expand", "open", "close"})
 
@@ -127,6 +130,8 @@ class Investigation:
             for k, v in part.items():
                 if k != "rules" and v not in (None, "", []):
                     q[k] = list(v) if isinstance(v, list) else v
+        if self.styling.get("rules") is not None:
+            q[RULES_KEY] = self.slug  # the "styling rules" colour mode uses these rules
         if self.window_days and newest_day is not None and "from" not in q:
             q["from"] = (newest_day - dt.timedelta(days=self.window_days - 1)).isoformat()
             q["to"] = newest_day.isoformat()
@@ -143,6 +148,8 @@ class Investigation:
         """Split a graph page query (as :meth:`query` gives) into filters/selection/styling."""
         parts: dict[str, dict[str, Any]] = {"filters": {}, "selection": {}, "styling": {}}
         for k, v in params.items():
+            if k == RULES_KEY:  # derived from the stored rules (the caller passes those)
+                continue
             part = ("filters" if k in FILTER_KEYS else "selection" if k in SELECTION_KEYS
                     else "styling" if k in STYLING_KEYS else None)
             if part is None:

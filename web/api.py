@@ -112,10 +112,10 @@ def graph_doc(args: Args, *, with_days: bool = False) -> dict[str, Any]:
         doc["query"] = {"kind": "selection", "cli": sel.cli(), "params": sel.to_dict()}
     doc["selection"] = sel.to_dict()
     if styled == "rules":
+        from web.investigations import view_rules
         from web.styling import apply_rules
 
-        doc["stats"]["styled_by_rules"] = apply_rules(doc, current_app.config.get(
-            "GRAPHFLOW_RULES"))
+        doc["stats"]["styled_by_rules"] = apply_rules(doc, view_rules(args))
     return doc
 
 

@@ -15,11 +15,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 
 from graphflow.errors import GraphFlowError
 from web.errors import ApiError
 from web.features import feature_module, feature_reason
+from web.investigations import view_rules
 from web.params import Args
 
 __all__ = ["LIBRARY_FORMATS", "NATIVE_FORMATS", "export_view", "library_writer"]
@@ -103,8 +104,7 @@ def export_view(fmt: str, args: Args,
     else:
         assert writer is not None
         try:
-            graph = export_graph_of(doc, current_app.config.get("GRAPHFLOW_RULES"),
-                                    spells=fmt == "gexf")
+            graph = export_graph_of(doc, view_rules(args), spells=fmt == "gexf")
             out = io.BytesIO()
             writer(graph, out)
         except GraphFlowError as exc:

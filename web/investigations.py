@@ -17,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 
 from graphflow.investigations import (
     FILTER_KEYS,
     LIST_KEYS,
+    RULES_KEY,
     SELECTION_KEYS,
     STYLING_KEYS,
     Investigation,
@@ -93,11 +94,37 @@ def _view_params(view: Any) -> dict[str, Any]:
     else:
         raise ApiError("view: expected the graph page's query string or an object",
                        param="view")
-    known = set(FILTER_KEYS) | set(SELECTION_KEYS) | set(STYLING_KEYS)
+    known = set(FILTER_KEYS) | set(SELECTION_KEYS) | set(STYLING_KEYS) | {RULES_KEY}
     unknown = sorted(set(params) - known)
     if unknown:
         raise ApiError(f"view: unknown parameter(s) {', '.join(unknown)}", param="view")
     return params
+
+
+def view_rules_doc(ws: Any, slug: str) -> dict[str, Any] | None:
+    """The styling-rules document stored with investigation ``slug`` (None if it has none);
+    an unknown investigation is a 404."""
+    try:
+        inv = get_investigation(ws, slug)
+    except UnknownInvestigation as exc:
+        raise ApiError(str(exc), status=404, param=RULES_KEY) from None
+    rules = inv.styling.get("rules")
+    return rules if isinstance(rules, dict) else None
+
+
+def view_rules(args: Args) -> Any:
+    """The rules set that styles a view: those of the investigation named by ``inv=`` when it
+    stores some, else the server's (``graphflow serve --rules``; None = the defaults)."""
+    slug = args.text(RULES_KEY, max_len=200)
+    doc = view_rules_doc(_ws(), slug) if slug else None
+    if doc is None:
+        return current_app.config.get("GRAPHFLOW_RULES")
+    from graphflow.rules import RulesError, parse_rules
+
+    try:
+        return parse_rules(doc, f"investigation {slug!r}: styling.rules")
+    except RulesError as exc:  # validated when saved; a hand-edited file may still be wrong
+        raise ApiError(str(exc), param=RULES_KEY) from None
 
 
 def _check_view(params: dict[str, Any]) -> None:
@@ -150,6 +177,12 @@ def save() -> Response:
         raise ApiError("name: expected a non-empty string", param="name")
     params = _view_params(body.get("view", ""))
     _check_view(params)
+    # a view styled by another investigation's rules keeps those rules (a copy: the new
+    # investigation stands on its own when shared)
+    rules = body.get("rules")
+    rules_of = params.pop(RULES_KEY, None)
+    if rules is None and rules_of:
+        rules = view_rules_doc(_ws(), str(rules_of))
     overwrite = body.get("overwrite", False)
     if not isinstance(overwrite, bool):
         raise ApiError("overwrite: expected true or false", param="overwrite")
@@ -157,10 +190,10 @@ def save() -> Response:
         inv = Investigation.from_query(
             name, params, description=body.get("description") or "",
             notes=body.get("notes") or "", window_days=body.get("window_days"))
-        if body.get("rules") is not None:
+        if rules is not None:
             d = inv.to_dict()
             del d["slug"], d["builtin"]
-            d["styling"] = {**d["styling"], "rules": body["rules"]}
+            d["styling"] = {**d["styling"], "rules": rules}
             inv = validate(d)
         saved = save_investigation(_ws(), inv, overwrite=overwrite)
     except InvestigationError as exc:

@@ -106,3 +106,35 @@ def test_overwrite_flag(client: Any) -> None:
     assert r.status_code == 409
     r = client.post("/api/investigations", json={**body, "overwrite": True, "notes": "v2"})
     assert r.status_code == 200 and r.get_json()["investigation"]["notes"] == "v2"
+
+
+def test_stored_rules_style_the_reopened_view(client: Any) -> None:
+    """An investigation's own styling rules (not the server's) colour its view in the
+    "styling rules" mode, and a view saved from it keeps a copy of them."""
+    rules = {"version": 1, "rules": [
+        {"element": "node", "color": "#123456", "when": {"field": "own", "equals": True}},
+        {"element": "node", "color": "#abcdef"}]}
+    r = client.post("/api/investigations", json={
+        "name": "Own in navy", "view": "?max_edges=50&collapse=none&color=rules", "rules": rules})
+    assert r.status_code == 200, r.get_json()
+    url = r.get_json()["investigation"]["url"]
+    assert "inv=own-in-navy" in url and "color=rules" in url
+
+    def colours(query: str) -> dict[str, str]:
+        doc = client.get("/api/graph" + query + "&style=rules").get_json()
+        assert doc["stats"]["styled_by_rules"] is True
+        return {n["id"]: n["style"].get("color") for n in doc["nodes"]}
+
+    styled = colours(url[1:])
+    own = client.get("/api/graph?max_edges=50&collapse=none").get_json()["nodes"]
+    want = {n["id"]: "#123456" if n.get("own") else "#abcdef" for n in own}
+    assert styled == want and {"#123456", "#abcdef"} == set(styled.values())
+    assert colours("?max_edges=50&collapse=none") != styled  # the server's (default) rules differ
+
+    copy = client.post("/api/investigations", json={"name": "Copy", "view": url})
+    assert copy.status_code == 200, copy.get_json()
+    assert copy.get_json()["investigation"]["styling"]["rules"] == rules
+    assert client.delete("/api/investigations/own-in-navy").get_json()["ok"]
+    assert colours(copy.get_json()["investigation"]["url"][1:]) == want
+    gone = client.get("/api/graph" + url[1:] + "&style=rules")
+    assert gone.status_code == 404 and gone.get_json()["errors"][0]["param"] == "inv"

@@ -24,7 +24,7 @@ def test_cli_round_trip(ws: Workspace, tmp_path: Path) -> None:
              "--rules", str(rules), "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert doc["url"] == "/?port=22&scope=cross&color=rules"
+    assert doc["url"] == "/?port=22&scope=cross&color=rules&inv=ssh-from-outside"
     assert doc["styling"]["rules"]["rules"][0]["color"] == "red"
     r = _run(ws, "list", "--json")
     assert [i["slug"] for i in json.loads(r.stdout)["investigations"]][0] == "ssh-from-outside"

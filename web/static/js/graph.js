@@ -9,7 +9,7 @@
   const LISTS = ['host', 'port', 'proto', 'set', 'expand', 'open', 'close'];
   const DEFAULTS = { from: '', to: '', scope: 'all', setop: 'union', min_weight: '0', per: 'port',
     fanout: '0', omit: '0', hops: '1', collapse: 'auto', prefix: '24', max_edges: '1500',
-    finding: '', layout: 'fcose', color: 'auto', size: 'degree', label: 'name', focus: '', sel: '' };
+    finding: '', inv: '', layout: 'fcose', color: 'auto', size: 'degree', label: 'name', focus: '', sel: '' };
   const CLIENT_ONLY = new Set(['layout', 'color', 'size', 'label', 'focus', 'sel']);
 
   let state = null;
