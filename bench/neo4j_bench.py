@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parent / "out"
 DAYS = 14
@@ -109,12 +110,33 @@ def read_rate(ws: Path) -> float:
     return rows / (time.perf_counter() - t0)
 
 
+def time_analyses(driver: Any, ws: Any) -> list[dict[str, object]]:
+    """Each analysis, default parameters, on the embedded store and on Neo4j (same graph),
+    wall seconds of one run each; the findings' ids are checked equal first."""
+    from graphflow.analyses import REGISTRY, run_analysis
+    from graphflow.analyses.neo4j_backend import run_analysis_neo4j
+
+    rows: list[dict[str, object]] = []
+    for name in sorted(REGISTRY):
+        t0 = time.perf_counter()
+        emb = run_analysis(ws, name)
+        t1 = time.perf_counter()
+        cyp = run_analysis_neo4j(driver, name)
+        t2 = time.perf_counter()
+        assert [f.id for f in emb] == [f.id for f in cyp], f"{name}: backends differ"
+        rows.append({"analysis": name, "embedded_s": round(t1 - t0, 2),
+                     "neo4j_s": round(t2 - t1, 2), "findings": len(emb)})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--sizes", default="1000000")
     ap.add_argument("--batch-size", type=int, default=0,
                     help="Batch size for the full loads (default: the sweep's best).")
     ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument("--no-analyses", action="store_true",
+                    help="Skip timing every analysis on both backends.")
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--page-cache", default="1g")
     args = ap.parse_args()
@@ -160,6 +182,11 @@ def main() -> None:
             assert graph_counts(driver) == expected, "batched load differs from the workspace"
             s2, mb2, again = run_measured(LOAD, uri, str(ws_path), str(batch), "1")
             assert graph_counts(driver) == expected, "reload changed the graph"
+            timings = [] if args.no_analyses else time_analyses(driver, ws)
+            for t in timings:
+                print(f"{expected.sums['flows']:>11,} flows | {t['analysis']:<22} embedded "
+                      f"{t['embedded_s']:7.2f} s | neo4j {t['neo4j_s']:7.2f} s | "
+                      f"{t['findings']} findings, same on both", flush=True)
             server_mb = server_peak_mb(home)
             wipe_graph(driver)  # free the session server's memory for the bulk path
             bulk_home = OUT / "neo4j-bulk-home"
@@ -188,6 +215,7 @@ def main() -> None:
                     bulk.export_seconds + bulk.import_seconds + index_s)),
                 "duckdb_read_rows_per_s": round(rate),
                 "wall_s": round(s1 + s2, 1), "client_reload_peak_rss_mb": round(mb2),
+                "analyses": timings,
             }
             rows.append(row)
             print(f"{row['flows']:>11,} flows {row['relationships']:>10,} rels | batched "
