@@ -52,6 +52,15 @@ class Context:
         names = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
         return self.con.execute(sql, {k: v for k, v in (params or {}).items() if k in names})
 
+    def temp_table(self, name: str, sql: str, params: dict[str, Any] | None = None) -> str:
+        """Materialise ``sql`` once as the temporary table ``name`` (a constant of the
+        analysis) in this context's connection, for the several queries that read it;
+        returns ``name``."""
+        if not name.isidentifier():
+            raise ValueError(f"temporary table name {name!r}")
+        self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
+        return name
+
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         cur = self.execute(sql, params)
         names = [d[0] for d in cur.description or []]

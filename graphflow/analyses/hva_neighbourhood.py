@@ -23,17 +23,24 @@ __all__ = ["ANALYSIS", "neighbourhood", "order", "run"]
 
 NAME = "hva_neighbourhood"
 
-_PEERS = """
+#: Every edge row touching an HVA, from the HVA's side (``hva``, ``peer``, ``dir``), with
+#: whether the peer is own; materialised once per run (three queries read it).
+_CP = """
     WITH hv AS (SELECT ip FROM hosts WHERE hva),
-    lastday AS (SELECT max(day) AS d FROM edges),
     c AS (
         SELECT e.dst_ip AS hva, e.src_ip AS peer, 'in' AS dir, e.* FROM edges e
         WHERE e.dst_ip IN (SELECT ip FROM hv)
         UNION ALL
         SELECT e.src_ip AS hva, e.dst_ip AS peer, 'out' AS dir, e.* FROM edges e
-        WHERE e.src_ip IN (SELECT ip FROM hv)),
-    cp AS (SELECT c.*, coalesce(h.own, false) AS peer_own FROM c LEFT JOIN hosts h
-           ON h.ip = c.peer),
+        WHERE e.src_ip IN (SELECT ip FROM hv))
+    SELECT c.*, coalesce(h.own, false) AS peer_own FROM c LEFT JOIN hosts h ON h.ip = c.peer
+"""
+_CP_TABLE = "hva_neighbourhood_cp"
+
+#: The external peers first seen in the last $window days of the data (``new``).
+_PEERS = f"""
+    WITH cp AS (SELECT * FROM {_CP_TABLE}),
+    lastday AS (SELECT max(day) AS d FROM edges),
     firsts AS (SELECT hva, peer, min(day) AS first_day FROM cp WHERE NOT peer_own GROUP BY ALL),
     new AS (SELECT f.hva, f.peer FROM firsts f, lastday l
             WHERE f.first_day > l.d - CAST($window AS INTEGER))
@@ -41,6 +48,7 @@ _PEERS = """
 
 
 def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
+    ctx.temp_table(_CP_TABLE, _CP)
     new = ctx.rows(_PEERS + "SELECT hva, peer FROM new", p)
     if not new:
         return []

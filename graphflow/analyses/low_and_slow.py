@@ -52,17 +52,18 @@ _BASE = f"""
 
 
 def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
-    rows = ctx.rows(_BASE + """
+    hit = ctx.temp_table("low_and_slow_hit", _BASE + "SELECT * FROM hit", p)
+    rows = ctx.rows(f"""
         SELECT src_ip, count(DISTINCT dst_ip) AS hosts, count(DISTINCT day) AS days,
                min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                sum(flows)::BIGINT AS flows
-        FROM hit GROUP BY src_ip
-    """, p)
-    per_day = ctx.rows(_BASE + """
-        SELECT src_ip, day, count(DISTINCT dst_ip) AS hosts FROM hit GROUP BY ALL
-    """, p)
-    keys = edge_keys(ctx, _BASE + """
-        SELECT DISTINCT src_ip, day, src_ip, dst_ip, dst_port, proto FROM hit
+        FROM {hit} GROUP BY src_ip
+    """)
+    per_day = ctx.rows(f"""
+        SELECT src_ip, day, count(DISTINCT dst_ip) AS hosts FROM {hit} GROUP BY ALL
+    """)
+    keys = edge_keys(ctx, f"""
+        SELECT DISTINCT src_ip, day, src_ip, dst_ip, dst_port, proto FROM {hit}
     """, p)
     daily: dict[str, dict[str, int]] = {}
     for r in per_day:

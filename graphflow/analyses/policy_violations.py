@@ -246,15 +246,16 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     ctx.con.register("pv_policies", model.policies)
     ctx.con.register("pv_rules", model.rules)
     q = _constants(p)
-    found = ctx.rows(_VIOLATIONS + """
+    v = ctx.temp_table("policy_violations_v", _VIOLATIONS + "SELECT * FROM v", q)
+    found = ctx.rows(f"""
         SELECT kind, host, sum(flows)::BIGINT AS flows, min(rule) AS rule,
                arg_min(subject, rule) AS subject, list(DISTINCT peer) AS peers,
                list(DISTINCT CASE WHEN dst_port IS NULL THEN proto
                                   ELSE proto || '/' || CAST(dst_port AS VARCHAR) END) AS ports
-        FROM v GROUP BY kind, host
-    """, q)
-    edges = ctx.rows(_VIOLATIONS + """,
-        vk AS (SELECT DISTINCT kind, host, peer, proto, dst_port FROM v)
+        FROM {v} GROUP BY kind, host
+    """)
+    edges = ctx.rows(f"""
+        WITH vk AS (SELECT DISTINCT kind, host, peer, proto, dst_port FROM {v})
         SELECT DISTINCT vk.kind, vk.host, e.day, e.src_ip, e.dst_ip, e.dst_port, e.proto
         FROM vk JOIN edges e ON e.src_ip = vk.host AND e.dst_ip = vk.peer
              AND e.proto = vk.proto AND e.dst_port IS NOT DISTINCT FROM vk.dst_port
@@ -262,7 +263,7 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         SELECT DISTINCT vk.kind, vk.host, e.day, e.src_ip, e.dst_ip, e.dst_port, e.proto
         FROM vk JOIN edges e ON e.src_ip = vk.peer AND e.dst_ip = vk.host
              AND e.proto = vk.proto AND e.dst_port IS NOT DISTINCT FROM vk.dst_port
-    """, q)
+    """)
     keys: dict[tuple[str, str], list[list[Any]]] = {}
     for e in edges:
         keys.setdefault((e["kind"], e["host"]), []).append(

@@ -34,13 +34,14 @@ _BASE = """
 
 
 def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
+    hit = ctx.temp_table("syn_only_scans_hit", _BASE + "SELECT * FROM hit", p)
     days = ctx.rows(_BASE + "SELECT src_ip, day, failed, flows FROM daily", p)
-    extra = ctx.rows(_BASE + """
+    extra = ctx.rows(f"""
         SELECT src_ip, count(DISTINCT dst_ip) AS targets,
-               count(DISTINCT (proto, dst_port)) AS ports FROM hit GROUP BY src_ip
-    """, p)
-    keys = edge_keys(ctx, _BASE + """
-        SELECT DISTINCT src_ip, day, src_ip, dst_ip, dst_port, proto FROM hit
+               count(DISTINCT (proto, dst_port)) AS ports FROM {hit} GROUP BY src_ip
+    """)
+    keys = edge_keys(ctx, f"""
+        SELECT DISTINCT src_ip, day, src_ip, dst_ip, dst_port, proto FROM {hit}
     """, p)
     by_src: dict[str, list[dict[str, Any]]] = {}
     for r in days:

@@ -31,15 +31,21 @@ _RANKINGS = {
 }
 
 
+#: the temporary table of this run's low-traffic rows (in the analysis's own connection)
+_ROWS = "top_scanners_rows"
+
+
 def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     wanted = list(_RANKINGS) if p["ranking"] == "all" else [p["ranking"]]
     if any(w not in _RANKINGS for w in wanted):
         raise ConfigError("ranking", f"{p['ranking']!r}: expected widest, scanned, active or all")
     findings = []
+    # the low-traffic rows once (every ranking and its drill-down read them)
+    ctx.temp_table(_ROWS, LOW_TRAFFIC_SQL, p)
     for ranking in wanted:
         ent, measure, label = _RANKINGS[ranking]
         base = f"""
-            WITH t AS ({LOW_TRAFFIC_SQL}),
+            WITH t AS (SELECT * FROM {_ROWS}),
             v AS (SELECT {ent} AS ip, {measure} AS value FROM t GROUP BY 1),
             r AS (SELECT ip, value, dense_rank() OVER (ORDER BY value DESC) AS rank FROM v)
         """

@@ -44,7 +44,7 @@ def _case(i: int) -> str:
 #: previous windows' values and the dense rank in the current window (``r``); ``xr`` the
 #: current window's edges of each (ranking, host). Only rankings in $rankings. Constant text
 #: (the SQL pieces above); parameters $window_days, $rankings.
-_RANKED = f"""
+_XR = f"""
     WITH bounds AS (SELECT max(day) AS last FROM edges),
     x AS (SELECT e.*, s.own AS s_own, d.own AS d_own,
                  e.day > b.last - CAST($window_days AS INTEGER) AS current
@@ -53,7 +53,9 @@ _RANKED = f"""
             AND e.day > b.last - 2 * CAST($window_days AS INTEGER)
             AND NOT coalesce(s.whitelisted, false)),
     xr AS (SELECT rk.ranking, {_case(0)} AS ip, {_case(1)} AS value, x.*
-           FROM x, (SELECT unnest($rankings) AS ranking) rk WHERE {_case(2)}),
+           FROM x, (SELECT unnest($rankings) AS ranking) rk WHERE {_case(2)})
+"""
+_RANKED = _XR + """,
     agg AS (SELECT ranking, ip, sum(value) FILTER (WHERE current) AS value,
                    coalesce(sum(value) FILTER (WHERE NOT current), 0) AS previous
             FROM xr GROUP BY ranking, ip HAVING bool_or(current)),
@@ -68,11 +70,13 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         raise ConfigError("ranking", f"{p['ranking']!r}: expected one of "
                                      f"{', '.join(_RANKINGS)} or all")
     q = {**p, "rankings": wanted}
-    rows = ctx.rows(_RANKED + "SELECT * FROM r WHERE rank <= $top_n", q)
+    # the ranked hosts once; the drill-down reads their current-window edges
+    top = ctx.temp_table("top_talkers_top", _RANKED + "SELECT * FROM r WHERE rank <= $top_n", q)
+    rows = ctx.rows(f"SELECT * FROM {top}")
     keys: dict[tuple[str, str], list[list[Any]]] = {}
-    for ranking, ip, day, src, dst, port, proto in ctx.execute(_RANKED + """
-        SELECT DISTINCT r.ranking, r.ip, xr.day, xr.src_ip, xr.dst_ip, xr.dst_port, xr.proto
-        FROM r JOIN xr USING (ranking, ip) WHERE r.rank <= $top_n AND xr.current
+    for ranking, ip, day, src, dst, port, proto in ctx.execute(_XR + f"""
+        SELECT DISTINCT t.ranking, t.ip, xr.day, xr.src_ip, xr.dst_ip, xr.dst_port, xr.proto
+        FROM {top} t JOIN xr USING (ranking, ip) WHERE xr.current
     """, q).fetchall():
         keys.setdefault((ranking, ip), []).append([iso(day), src, dst, port, proto])
     findings = []
