@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphflow.analyses.base import Analysis, Finding, Param, finding_id
+from graphflow.analyses.base import Analysis, Finding, FindingIds, Param
 from graphflow.analyses.common import iso
 from graphflow.analyses.context import Context
 from graphflow.query import ip_sort_key
@@ -44,6 +44,7 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         FROM ({LOW_TRAFFIC_SQL}) t LEFT JOIN hosts h ON h.ip = t.peer
     """, p)
     findings = []
+    ids = FindingIds(NAME, p)
     for r in rows:
         day = iso(r["day"])
         key = {"day": day, "own_ip": r["own_ip"], "port": r["port"], "proto": r["proto"]}
@@ -52,7 +53,7 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                    "country": r["country"], "city": r["city"], "asn": r["asn"],
                    "as_org": r["as_org"], "dns": list(r["dns"] or [])}
         findings.append(Finding(
-            id=finding_id(NAME, r["peer"], key, p), analysis=NAME, entity=r["peer"],
+            id=ids(r["peer"], key), analysis=NAME, entity=r["peer"],
             members=[r["own_ip"]], figures=figures,
             evidence={"fired": {"low_traffic_max_pkts": p["max_pkts"],
                                 "low_traffic_max_bytes": p["max_bytes"]}, "params": p},
