@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -203,9 +203,29 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, no_repair: bool, no_stitch:
     """Read flow files (or directories of them) into the workspace."""
     ws = _open_ws(workspace, create=True)
     show_bar = sys.stderr.isatty()
+    options = {"repair": False if no_repair else None,
+               "stitch": False if no_stitch else None, "start": start_s,
+               "link_header": link_header}
+    report = ingest_with_progress(paths, ws, fmt=fmt, options=options)
+    if as_json:
+        d = report.to_dict()
+        emit_json({k: d[k] for k in ("files", "read", "loaded", "duplicates", "rejected",
+                                     "rejects_file", "notes", "seconds", "errors", "version")})
+        _print_ingest(report, err_console) if show_bar else None
+    else:
+        _print_ingest(report, out_console)
+    for f in report.errors:
+        click.echo(f"Error: {f.error}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+def ingest_with_progress(paths: Sequence[Path], ws: Workspace, *, fmt: str | None = None,
+                         options: dict[str, Any] | None = None) -> IngestReport:
+    """:func:`ingest_files` with a progress bar on stderr when it is a terminal."""
     progress_cb = None
     bar: Progress | None = None
-    if show_bar:
+    if sys.stderr.isatty():
         bar = Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(),
                        TransferSpeedColumn(), TextColumn("{task.fields[rate]}"),
                        TimeRemainingColumn(), console=err_console, transient=True)
@@ -218,24 +238,10 @@ def ingest(paths: tuple[Path, ...], fmt: str | None, no_repair: bool, no_stitch:
 
         bar.start()
     try:
-        options = {"repair": False if no_repair else None,
-                   "stitch": False if no_stitch else None, "start": start_s,
-                   "link_header": link_header}
-        report = ingest_files(paths, ws, fmt=fmt, progress=progress_cb, options=options)
+        return ingest_files(list(paths), ws, fmt=fmt, progress=progress_cb, options=options)
     finally:
         if bar is not None:
             bar.stop()
-    if as_json:
-        d = report.to_dict()
-        emit_json({k: d[k] for k in ("files", "read", "loaded", "duplicates", "rejected",
-                                     "rejects_file", "notes", "seconds", "errors", "version")})
-        _print_ingest(report, err_console) if show_bar else None
-    else:
-        _print_ingest(report, out_console)
-    for f in report.errors:
-        click.echo(f"Error: {f.error}", err=True)
-    if report.errors:
-        sys.exit(1)
 
 
 # ---- info -----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from graphflow.cli import common, emit_json, err_console, out_console
 from graphflow.config import resolve_workspace
-from graphflow.ingestion import ingest_files
 from graphflow.schema import EDGE_FIELDS, FLOW_FIELDS
 from graphflow.workspace import Workspace
 
@@ -81,16 +80,36 @@ def generate(out: Path, seed: int, days: int, flows_per_day: int, start: str, fm
               default=Path("graphflow-demo-data"), show_default=True,
               help="Where to write the demo data.")
 @_gen_options
+@click.option("--files", "files", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="Your own flow files or directories (any supported format) instead of "
+                   "generated data (repeatable).")
+@click.option("--serve", is_flag=True,
+              help="Then serve the web UI on the workspace (127.0.0.1; Ctrl-C to stop).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True,
+              help="Port of the web UI with --serve.")
 @common
-def demo(out: Path, seed: int, days: int, flows_per_day: int, start: str, fmt: str,
-         rotate: bool, workspace: Path | None, as_json: bool) -> None:
-    """Generate demo data, ingest it into the workspace and print what stands out."""
-    gen = _generate(out, seed, days, flows_per_day, start, fmt, rotate)
+@click.pass_context
+def demo(ctx: click.Context, out: Path, seed: int, days: int, flows_per_day: int, start: str,
+         fmt: str, rotate: bool, files: tuple[Path, ...], serve: bool, port: int,
+         workspace: Path | None, as_json: bool) -> None:
+    """Generate demo data (or take your own files), ingest it into the workspace, print what
+    stands out, and with --serve open the web UI on it."""
+    from graphflow.cli import _print_ingest, ingest_with_progress
+
     ws = Workspace.open(resolve_workspace(workspace))
-    target = out / ("conn" if rotate else "conn.log")
-    err_console.print(f"ingesting {target} into {ws.root}")
-    report = ingest_files([target], ws)
-    _enrich_from_side_files(ws, out)
+    if files:
+        gen: dict[str, Any] = {"flows": None, "ground_truth": None,
+                               "files": [str(f) for f in files]}
+        err_console.print(f"ingesting {len(files)} path(s) into {ws.root}")
+        report = ingest_with_progress(files, ws)
+        _print_ingest(report, err_console)
+    else:
+        gen = _generate(out, seed, days, flows_per_day, start, fmt, rotate)
+        target = out / ("conn" if rotate else "conn.log")
+        err_console.print(f"ingesting {target} into {ws.root}")
+        report = ingest_with_progress([target], ws)
+        _enrich_from_side_files(ws, out)
     from graphflow.analyses import REGISTRY, run_analysis
 
     summary: dict[str, list[dict[str, object]]] = {}
@@ -102,9 +121,25 @@ def demo(out: Path, seed: int, days: int, flows_per_day: int, start: str, fmt: s
         emit_json({"generate": gen, "ingest": {k: v for k, v in report.to_dict().items()
                                                if k != "files"},
                    "workspace": str(ws.root), "findings": summary})
-        return
-    out_console.print(f"generated {gen['flows']} flows into {out}; loaded {report.loaded:,} "
-                      f"flows ({report.rejected} rejected) into {ws.root}")
+    else:
+        _print_demo(gen, out, report.loaded, report.rejected, ws, summary)
+    for f in report.errors:
+        click.echo(f"Error: {f.error}", err=True)
+    if serve:
+        from graphflow.cli_serve import serve as serve_command
+
+        ctx.invoke(serve_command, port=port, host="127.0.0.1", threads=4, rules_file=None,
+                   neo4j_uri=None, neo4j_user=None, neo4j_password=None, workspace=ws.root,
+                   as_json=False)
+    if report.errors:
+        ctx.exit(1)
+
+
+def _print_demo(gen: dict[str, Any], out: Path, loaded: int, rejected: int, ws: Workspace,
+                summary: dict[str, list[dict[str, object]]]) -> None:
+    made = (f"generated {gen['flows']} flows into {out}; " if gen.get("flows") is not None
+            else "")
+    out_console.print(f"{made}loaded {loaded:,} flows ({rejected} rejected) into {ws.root}")
     t = Table(title="findings")
     for c in ("analysis", "count", "entities (first 6)"):
         t.add_column(c, overflow="fold")
@@ -112,7 +147,8 @@ def demo(out: Path, seed: int, days: int, flows_per_day: int, start: str, fmt: s
         ents = [str(f["entity"]) for f in found]
         t.add_row(name.replace("_", "-"), str(len(found)), ", ".join(ents[:6]))
     out_console.print(t)
-    out_console.print(f"ground truth: {gen['ground_truth']}")
+    if gen.get("ground_truth"):
+        out_console.print(f"ground truth: {gen['ground_truth']}")
     out_console.print("details: graphflow analyze NAME --workspace " + str(ws.root)
                       + "; flows behind a finding: graphflow flows --finding ID")
 

@@ -128,3 +128,21 @@ def test_analyze_commands_json_and_drilldown(runner: CliRunner, tmp_path: Path,
     r = runner.invoke(main, ["analyze", "--list", "--json"])
     names = {a["name"] for a in json.loads(r.stdout)}
     assert names == set(REGISTRY)
+
+
+def test_demo_on_your_own_files(runner: CliRunner, tmp_path: Path, conn_log: Path) -> None:
+    """``demo --files`` ingests the given files instead of generating data, runs every
+    analysis and reports a bad file as an error without a traceback."""
+    bad = tmp_path / "bad.log"
+    bad.write_text("garbage line\n")
+    ws = ["--workspace", str(tmp_path / "ws")]
+    r = runner.invoke(main, ["demo", "--files", str(conn_log), "--files", str(bad),
+                             "--data", str(tmp_path / "gen"), "--json", *ws])
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output and "unrecognised format" in r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["generate"]["flows"] is None and doc["generate"]["files"] == [str(conn_log),
+                                                                            str(bad)]
+    info = json.loads(runner.invoke(main, ["info", "--json", *ws]).stdout)
+    assert doc["ingest"]["loaded"] == info["flows"] > 0
+    assert "fanout_scanners" in doc["findings"] and not (tmp_path / "gen").exists()
