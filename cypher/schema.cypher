@@ -43,8 +43,9 @@
 //     by cypher/load_policies.cypher; read by cypher/policy_violations.cypher.
 //
 // (:IpSet {name})<-[:IN_SET]-(:Host)
-//     Named IP sets (own, hva, whitelist, any CIDR list or analysis result), written by
-//     graphflow.stores.neo4j.write_ip_set: MATCH (h:Host)-[:IN_SET]->(:IpSet {name: $set}).
+//     Every named IP set of the workspace (own, hva, whitelist, inventory roles, saved CIDR
+//     lists and analysis results), written with the hosts by
+//     graphflow.stores.neo4j.write_ip_sets: MATCH (h:Host)-[:IN_SET]->(:IpSet {name: $set}).
 //
 // Statements are separated by ';' at the end of a line; applied by
 // graphflow.stores.neo4j.ensure_schema (every statement is IF NOT EXISTS).

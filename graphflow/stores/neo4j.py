@@ -73,6 +73,7 @@ __all__ = [
     "to_python",
     "wipe_graph",
     "write_ip_set",
+    "write_ip_sets",
 ]
 
 logger = logging.getLogger(__name__)
@@ -152,10 +153,33 @@ def host_extras_table(ws: Workspace, ips: list[str]) -> tuple[pa.Table, dict[str
 
 
 def hosts_fingerprint(ws: Workspace) -> str:
-    """The load marker of the ``hosts`` part: host and edge files, and the inventory."""
-    inv_file = ws.version_dir / "meta" / "inventory.json"
+    """The load marker of the ``hosts`` part: host and edge files, the inventory and the
+    saved IP sets (the Host properties and the set memberships come from them)."""
+    meta = ws.version_dir / "meta"
+    inv_file = meta / "inventory.json"
+    sets = sorted((meta / "sets").glob("*.txt")) if (meta / "sets").exists() else []
     return _fingerprint(_host_files(ws) + ws.edge_files()
-                        + ([inv_file] if inv_file.exists() else []))
+                        + ([inv_file] if inv_file.exists() else []) + sets)
+
+
+def write_ip_sets(driver: neo4j.Driver, ws: Workspace, ips: Sequence[str], *,
+                  database: str | None = None) -> dict[str, int]:
+    """Every named IP set of the workspace (built-in, inventory and saved: ``graphflow sets
+    list``) as ``(:Host)-[:IN_SET]->(:IpSet {name})`` over the hosts ``ips`` of the graph;
+    sets that no longer exist are removed. Returns the members per set."""
+    from graphflow.ipsets import list_sets, load_set, parse_addrs
+
+    names = [info.name for info in list_sets(ws)]
+    addrs = parse_addrs(list(ips))
+    members: dict[str, int] = {}
+    for name in names:
+        inside = load_set(ws, name).contains(addrs)
+        members[name] = write_ip_set(driver, name, [ip for ip, yes in zip(ips, inside.tolist(),
+                                                                          strict=True) if yes],
+                                     database=database)
+    driver.execute_query("MATCH (s:IpSet) WHERE NOT s.name IN $names DETACH DELETE s",
+                         names=names, database_=database)
+    return members
 
 
 def edge_key(day: dt.date, src_ip: str, dst_ip: str, dst_port: int | None, proto: str) -> str:
@@ -370,6 +394,8 @@ class LoadReport:
     batches: int = 0
     batch_size: int = DEFAULT_BATCH_SIZE
     seconds: float = 0.0
+    #: named IP set -> member hosts written (when the hosts part was loaded)
+    ip_sets: dict[str, int] = field(default_factory=dict)
 
     @property
     def relationships_per_second(self) -> float:
@@ -550,6 +576,7 @@ def load_workspace(driver: neo4j.Driver, ws: Workspace, *, batch_size: int = DEF
                 report.hosts = written
                 s.execute_write(lambda tx: tx.run(_cypher(read_cypher("load_policies")),
                                                   policies).consume())
+                report.ip_sets = write_ip_sets(driver, ws, all_ips, database=database)
                 _mark(s, part, fp, written, ws)
                 report.parts_loaded.append(part)
             # edges, day by day

@@ -42,6 +42,7 @@ from graphflow.stores.neo4j import (
     ensure_schema,
     host_extras_table,
     hosts_fingerprint,
+    write_ip_sets,
 )
 from graphflow.workspace import Workspace
 
@@ -172,6 +173,7 @@ def finish_bulk_load(driver: neo4j.Driver, ws: Workspace, *,
     ips = [r["ip"] for r in driver.execute_query("MATCH (h:Host) RETURN h.ip AS ip",
                                                      database_=database).records]
     _, policies = host_extras_table(ws, ips)
+    write_ip_sets(driver, ws, ips, database=database)
     with driver.session(database=database) as s:
         s.execute_write(lambda tx: tx.run(_cypher(read_cypher("load_policies")),
                                           policies).consume())

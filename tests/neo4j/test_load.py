@@ -144,3 +144,41 @@ def test_cli_load_json(driver: neo4j.Driver, neo4j_uri: str, tiny_ws: Workspace)
     assert doc["graph"] == embedded_counts(tiny_ws).to_dict()
     again = json.loads(CliRunner().invoke(main, args).stdout)
     assert again["relationships"] == 0 and len(again["parts_skipped"]) == 3
+
+
+def test_named_sets_become_ipset_nodes(driver: neo4j.Driver, tiny_ws: Workspace) -> None:
+    """Every named set of the workspace (``graphflow sets list``) is an (:IpSet) with its
+    member hosts after a load; a changed or deleted set is reflected by the next load."""
+    import ipaddress
+
+    from graphflow.ipsets import IPSet, delete_set, list_sets, save_set
+
+    save_set(tiny_ws, "watch", IPSet(["203.0.113.0/24"]))
+    ws = Workspace.open(tiny_ws.root, create=False)
+    report = load_workspace(driver, ws)
+    assert report.ip_sets["watch"] == 1
+
+    def members(name: str) -> list[str]:
+        recs, _, _ = driver.execute_query(
+            "MATCH (h:Host)-[:IN_SET]->(:IpSet {name: $set}) RETURN h.ip AS ip ORDER BY ip",
+            set=name)
+        return [r["ip"] for r in recs]
+
+    assert members("watch") == ["203.0.113.7"]
+    recs, _, _ = driver.execute_query("MATCH (s:IpSet) RETURN s.name AS name")
+    assert {r["name"] for r in recs} == {i.name for i in list_sets(ws)}
+    hosts, _, _ = driver.execute_query("MATCH (h:Host) RETURN h.ip AS ip")
+    own_nets = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12",
+                                                   "192.168.0.0/16", "fc00::/7")]
+    private = sorted(r["ip"] for r in hosts
+                     if any(ipaddress.ip_address(r["ip"]) in n for n in own_nets))
+    assert members("own") == private and private  # no inventory: RFC 1918 and ULA are own
+
+    save_set(ws, "watch", IPSet(["10.10.0.0/16"]))
+    ws = Workspace.open(tiny_ws.root, create=False)
+    assert load_workspace(driver, ws).parts_loaded[:1] == ["hosts"]
+    assert members("watch") == sorted(ip for ip in private if ip.startswith("10.10."))
+    delete_set(ws, "watch")
+    load_workspace(driver, Workspace.open(tiny_ws.root, create=False))
+    recs, _, _ = driver.execute_query("MATCH (s:IpSet {name: 'watch'}) RETURN count(s) AS n")
+    assert recs[0]["n"] == 0
