@@ -60,17 +60,18 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                  if p['per_port'] else ''})
     """
     flows_col = "failed_flows" if p["count"] == "failed" else "flows"
-    rows = ctx.rows(base + f"""
+    hit = ctx.temp_table("fanout_scanners_hit", base + "SELECT * FROM hit", p)
+    rows = ctx.rows(f"""
         SELECT ip, count(DISTINCT peer) AS peers, count(DISTINCT day) AS days,
                count(DISTINCT (proto, dst_port)) AS ports, sum({flows_col})::BIGINT AS flows,
                list(DISTINCT day ORDER BY day) AS day_list
-        FROM hit GROUP BY ip
-    """, p)
-    per_day = ctx.rows(base + """
-        SELECT ip, day, count(DISTINCT peer) AS peers FROM hit GROUP BY ALL
-    """, p)
-    keys = edge_keys(ctx, base + """
-        SELECT DISTINCT ip, day, src_ip, dst_ip, dst_port, proto FROM hit
+        FROM {hit} GROUP BY ip
+    """)
+    per_day = ctx.rows(f"""
+        SELECT ip, day, count(DISTINCT peer) AS peers FROM {hit} GROUP BY ALL
+    """)
+    keys = edge_keys(ctx, f"""
+        SELECT DISTINCT ip, day, src_ip, dst_ip, dst_port, proto FROM {hit}
     """, p)
     daily: dict[str, dict[str, int]] = {}
     for r in per_day:
