@@ -27,12 +27,15 @@ NAME = "hva_neighbourhood"
 #: whether the peer is own; materialised once per run (three queries read it).
 _CP = """
     WITH hv AS (SELECT ip FROM hosts WHERE hva),
+    t AS MATERIALIZED (
+        SELECT e.*, e.dst_ip IN (SELECT ip FROM hv) AS _in, e.src_ip IN (SELECT ip FROM hv) AS _out
+        FROM edges e WHERE e.dst_ip IN (SELECT ip FROM hv) OR e.src_ip IN (SELECT ip FROM hv)),
     c AS (
-        SELECT e.dst_ip AS hva, e.src_ip AS peer, 'in' AS dir, e.* FROM edges e
-        WHERE e.dst_ip IN (SELECT ip FROM hv)
+        SELECT t.dst_ip AS hva, t.src_ip AS peer, 'in' AS dir, t.* EXCLUDE (_in, _out) FROM t
+        WHERE _in
         UNION ALL
-        SELECT e.src_ip AS hva, e.dst_ip AS peer, 'out' AS dir, e.* FROM edges e
-        WHERE e.src_ip IN (SELECT ip FROM hv))
+        SELECT t.src_ip AS hva, t.dst_ip AS peer, 'out' AS dir, t.* EXCLUDE (_in, _out) FROM t
+        WHERE _out)
     SELECT c.*, coalesce(h.own, false) AS peer_own FROM c LEFT JOIN hosts h ON h.ip = c.peer
 """
 _CP_TABLE = "hva_neighbourhood_cp"
