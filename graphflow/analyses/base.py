@@ -98,3 +98,8 @@ class Analysis:
     #: Extra parameters of the Cypher twin beside the analysis parameters (constants the
     #: query needs, e.g. fixed texts), from the full parameters; not part of the evidence.
     cypher_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: The drill-down keys ``[day, src_ip, dst_ip, dst_port, proto]`` of one finding,
+    #: computed when asked (``flows --finding``, exports) rather than stored with it: for
+    #: analyses whose findings stand on tens of thousands of edges (a top talker's). Called
+    #: with an open :class:`~graphflow.analyses.context.Context` and the finding.
+    drill_edges: Callable[..., list[list[Any]]] | None = None

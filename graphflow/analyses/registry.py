@@ -133,11 +133,24 @@ _FLOW_FILTERS = {
 }
 
 
+def drill_edges(ws: Workspace, finding: Finding) -> list[list[Any]]:
+    """The edge keys ``[day, src_ip, dst_ip, dst_port, proto]`` behind a finding: stored with
+    it, or computed by its analysis's ``drill_edges`` (sorted by day, then addresses
+    numerically, port and protocol either way)."""
+    if "edges" in finding.drill:
+        return list(finding.drill["edges"])
+    a = _get(finding.analysis)
+    if a.drill_edges is None:
+        return []
+    with open_context(ws) as ctx:
+        return a.drill_edges(ctx, finding)
+
+
 def finding_flows(ws: Workspace, finding_id: str, *, limit: int | None = None,
                   offset: int = 0) -> pa.Table:
     """Exactly the flows behind a finding's figures, with source file and line."""
     finding = get_finding(ws, finding_id)
-    keys = finding.drill.get("edges", [])
+    keys = drill_edges(ws, finding)
     flt = _FLOW_FILTERS.get(finding.drill.get("flow_filter"), "true")
     table = pa.table({
         "day": pa.array([k[0] for k in keys], pa.string()),

@@ -73,12 +73,8 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
     # the ranked hosts once; the drill-down reads their current-window edges
     top = ctx.temp_table("top_talkers_top", _RANKED + "SELECT * FROM r WHERE rank <= $top_n", q)
     rows = ctx.rows(f"SELECT * FROM {top}")
-    keys: dict[tuple[str, str], list[list[Any]]] = {}
-    for ranking, ip, day, src, dst, port, proto in ctx.execute(_XR + f"""
-        SELECT DISTINCT t.ranking, t.ip, xr.day, xr.src_ip, xr.dst_ip, xr.dst_port, xr.proto
-        FROM {top} t JOIN xr USING (ranking, ip) WHERE xr.current
-    """, q).fetchall():
-        keys.setdefault((ranking, ip), []).append([iso(day), src, dst, port, proto])
+    window = ctx.rows("SELECT max(day) - CAST($window_days AS INTEGER) + 1 AS first, "
+                      "max(day) AS last FROM edges", q)[0]
     findings = []
     for r in rows:
         ranking = r["ranking"]
@@ -87,16 +83,25 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                    "previous": prev, "change": cur - prev,
                    "change_pct": rounded_ratio(100 * (cur - prev), prev, 1),
                    "window_days": p["window_days"]}
-        ek = sorted(keys.get((ranking, r["ip"]), []),
-                    key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]),
-                                   -1 if k[3] is None else k[3], k[4]))
         findings.append(Finding(
             id=finding_id(NAME, r["ip"], {"ranking": ranking}, p), analysis=NAME,
             entity=r["ip"], members=[], figures=figures,
             evidence={"fired": {"top_n": p["top_n"]}, "params": p},
-            drill={"edges": ek, "window": [min((k[0] for k in ek), default=None),
-                                           max((k[0] for k in ek), default=None)]}))
+            # the keys (every current-window edge of the host: tens of thousands for a busy
+            # one) are computed on demand by _drill_edges
+            drill={"window": [iso(window["first"]), iso(window["last"])]}))
     return sorted(findings, key=order)
+
+
+def _drill_edges(ctx: Context, f: Finding) -> list[list[Any]]:
+    """The current window's edges counted in the finding's ranking for its host."""
+    p = f.evidence["params"]
+    q = {"window_days": p["window_days"], "rankings": [f.figures["ranking"]], "ip": f.entity}
+    keys = [[iso(day), src, dst, port, proto] for day, src, dst, port, proto in ctx.execute(
+        _XR + """SELECT DISTINCT day, src_ip, dst_ip, dst_port, proto FROM xr
+                 WHERE ip = $ip AND current""", q).fetchall()]
+    return sorted(keys, key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]),
+                                       -1 if k[3] is None else k[3], k[4]))
 
 
 _RANK_ORDER = {k: i for i, k in enumerate(_RANKINGS)}
@@ -122,4 +127,5 @@ ANALYSIS = Analysis(
     run=run,
     cypher="top_talkers.cypher",
     order=order,
+    drill_edges=_drill_edges,
 )

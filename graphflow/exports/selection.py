@@ -133,12 +133,13 @@ def resolve_finding(ws: Workspace, finding_id: str) -> FindingSelection:
     """The hosts and pairs of a finding, through the analyses' :func:`get_finding`."""
     try:
         from graphflow.analyses import get_finding
+        from graphflow.analyses.registry import drill_edges
     except ImportError:
         raise GraphFlowError("findings are not available in this installation") from None
     f = get_finding(ws, finding_id)
     ips = {f.entity, *f.members} - {""}
     pairs = set()
-    for key in (f.drill or {}).get("edges", []):
+    for key in drill_edges(ws, f):
         # drill keys: (day, src_ip, dst_ip, dst_port, proto)
         if len(key) >= 3:
             pairs.add((str(key[1]), str(key[2])))
