@@ -49,7 +49,8 @@ def edge_keys(ctx: Context, sql: str, params: dict[str, Any]) -> dict[str, list[
     for ent, day, src, dst, port, proto in ctx.execute(sql, params).fetchall():
         out.setdefault(ent, []).append([iso(day), src, dst, port, proto])
     for v in out.values():
-        v.sort(key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]), k[3] or -1, k[4]))
+        v.sort(key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]),
+                              -1 if k[3] is None else k[3], k[4]))
     return out
 
 

@@ -41,18 +41,20 @@ class Context:
     thresholds: Thresholds
     has_inventory: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    _gc_was_enabled: bool = field(default=False, init=False, repr=False)
 
     def __enter__(self) -> Context:
         # An analysis builds many small containers (findings, figures, drill keys) and no
         # reference cycles: the cyclic collector would run over and over for nothing (40% of
         # low_traffic's time at 10M flows). Paused while the context is open.
-        self.extra["gc_was_enabled"] = gc.isenabled()
+        self._gc_was_enabled = gc.isenabled()
         gc.disable()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.con.close()
-        if self.extra.pop("gc_was_enabled", False):
+        if self._gc_was_enabled:
+            self._gc_was_enabled = False
             gc.enable()
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:

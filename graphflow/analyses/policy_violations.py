@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from graphflow.analyses.base import Analysis, Finding, finding_id
-from graphflow.analyses.common import iso
+from graphflow.analyses.common import edge_keys
 from graphflow.analyses.context import Context
 from graphflow.query import ip_sort_key
 
@@ -254,20 +254,18 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
                                   ELSE proto || '/' || CAST(dst_port AS VARCHAR) END) AS ports
         FROM {v} GROUP BY kind, host
     """)
-    edges = ctx.rows(f"""
+    keys = edge_keys(ctx, f"""
         WITH vk AS (SELECT DISTINCT kind, host, peer, proto, dst_port FROM {v})
-        SELECT DISTINCT vk.kind, vk.host, e.day, e.src_ip, e.dst_ip, e.dst_port, e.proto
+        SELECT DISTINCT vk.kind || ' ' || vk.host, e.day, e.src_ip, e.dst_ip, e.dst_port,
+               e.proto
         FROM vk JOIN edges e ON e.src_ip = vk.host AND e.dst_ip = vk.peer
              AND e.proto = vk.proto AND e.dst_port IS NOT DISTINCT FROM vk.dst_port
         UNION
-        SELECT DISTINCT vk.kind, vk.host, e.day, e.src_ip, e.dst_ip, e.dst_port, e.proto
+        SELECT DISTINCT vk.kind || ' ' || vk.host, e.day, e.src_ip, e.dst_ip, e.dst_port,
+               e.proto
         FROM vk JOIN edges e ON e.src_ip = vk.peer AND e.dst_ip = vk.host
              AND e.proto = vk.proto AND e.dst_port IS NOT DISTINCT FROM vk.dst_port
-    """)
-    keys: dict[tuple[str, str], list[list[Any]]] = {}
-    for e in edges:
-        keys.setdefault((e["kind"], e["host"]), []).append(
-            [iso(e["day"]), e["src_ip"], e["dst_ip"], e["dst_port"], e["proto"]])
+    """, {})
     findings = []
     for f in found:
         kind, host = f["kind"], f["host"]
@@ -278,9 +276,7 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             id=finding_id(NAME, host, {"kind": kind}, p), analysis=NAME, entity=host,
             members=peers, figures=figures,
             evidence={"fired": {"rule": f["rule"]}, "params": p},
-            drill={"edges": sorted(keys.get((kind, host), []),
-                                   key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]),
-                                                  -1 if k[3] is None else k[3], k[4])),
+            drill={"edges": keys.get(f"{kind} {host}", []),
                    "flow_filter": "answered" if kind in _PORT_KINDS else None}))
     return sorted(findings, key=order)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphflow.analyses.base import Analysis, Finding, Param, finding_id
-from graphflow.analyses.common import iso, rounded_ratio
+from graphflow.analyses.common import edge_keys, iso, rounded_ratio
 from graphflow.analyses.context import Context
 from graphflow.errors import ConfigError
 from graphflow.query import ip_sort_key
@@ -70,11 +70,9 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         raise ConfigError("ranking", f"{p['ranking']!r}: expected one of "
                                      f"{', '.join(_RANKINGS)} or all")
     q = {**p, "rankings": wanted}
-    # the ranked hosts once; the drill-down reads their current-window edges
-    top = ctx.temp_table("top_talkers_top", _RANKED + "SELECT * FROM r WHERE rank <= $top_n", q)
-    rows = ctx.rows(f"SELECT * FROM {top}")
-    window = ctx.rows("SELECT max(day) - CAST($window_days AS INTEGER) + 1 AS first, "
-                      "max(day) AS last FROM edges", q)[0]
+    rows = ctx.rows(_RANKED + """
+        SELECT r.*, b.last - CAST($window_days AS INTEGER) + 1 AS first_day, b.last AS last_day
+        FROM r, bounds b WHERE rank <= $top_n""", q)
     findings = []
     for r in rows:
         ranking = r["ranking"]
@@ -89,7 +87,7 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
             evidence={"fired": {"top_n": p["top_n"]}, "params": p},
             # the keys (every current-window edge of the host: tens of thousands for a busy
             # one) are computed on demand by _drill_edges
-            drill={"window": [iso(window["first"]), iso(window["last"])]}))
+            drill={"window": [iso(r["first_day"]), iso(r["last_day"])]}))
     return sorted(findings, key=order)
 
 
@@ -97,11 +95,8 @@ def _drill_edges(ctx: Context, f: Finding) -> list[list[Any]]:
     """The current window's edges counted in the finding's ranking for its host."""
     p = f.evidence["params"]
     q = {"window_days": p["window_days"], "rankings": [f.figures["ranking"]], "ip": f.entity}
-    keys = [[iso(day), src, dst, port, proto] for day, src, dst, port, proto in ctx.execute(
-        _XR + """SELECT DISTINCT day, src_ip, dst_ip, dst_port, proto FROM xr
-                 WHERE ip = $ip AND current""", q).fetchall()]
-    return sorted(keys, key=lambda k: (k[0], ip_sort_key(k[1]), ip_sort_key(k[2]),
-                                       -1 if k[3] is None else k[3], k[4]))
+    return edge_keys(ctx, _XR + """SELECT DISTINCT ip, day, src_ip, dst_ip, dst_port, proto
+                                    FROM xr WHERE ip = $ip AND current""", q).get(f.entity, [])
 
 
 _RANK_ORDER = {k: i for i, k in enumerate(_RANKINGS)}
