@@ -35,6 +35,7 @@ The header line names the columns (any subset, any order, the labels ``ra`` prin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -111,11 +112,31 @@ def sniff_argus(head: bytes) -> str | None:
     return None
 
 
+_ARGUS_WORDS = ("REQ", "INT", "TIM", "ACC", "CON", "FIN", "CLO", "RST", "ECR")
+_FLAG_PAIR = re.compile(_FLAG_PAIR_RE)
+
+
 def _map_state(state: pa.Array, proto: pa.Array, dir_: pa.Array | None, src_pkts: np.ndarray,
-               dst_pkts: np.ndarray, dst_bytes: np.ndarray) -> tuple[pa.Array, pa.Array]:
-    n = len(state)
-    text = pc.fill_null(pc.utf8_upper(pc.utf8_trim_whitespace(state.cast(pa.string()))), "")
-    pair = np.asarray(pc.fill_null(pc.match_substring_regex(text, _FLAG_PAIR_RE), False))
+               dst_pkts: np.ndarray, dst_bytes: np.ndarray
+               ) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """Argus ``State`` -> (canonical state, ``tcp_flags``, the source's own flag bits or -1).
+
+    The text of a State is looked at once per distinct value (a few), then spread to the rows.
+    """
+    if isinstance(state, pa.ChunkedArray):
+        state = state.combine_chunks()
+    enc = pc.dictionary_encode(state.cast(pa.string()))
+    texts = [(v or "").strip().upper() for v in enc.dictionary.to_pylist()] + [""]
+    # per distinct value (the last slot: null)
+    pair_d = np.array([bool(_FLAG_PAIR.match(t)) for t in texts])
+    halves = [t.split("_", 1) if p else ["", ""] for t, p in zip(texts, pair_d, strict=True)]
+    s_bits_d = parse_flag_letters(pa.array([h[0] for h in halves], pa.string()))
+    d_bits_d = parse_flag_letters(pa.array([h[1] for h in halves], pa.string()))
+    wid_d = np.array([_ARGUS_WORDS.index(t) if t in _ARGUS_WORDS else -1 for t in texts])
+    zeek_d = np.array([t in CONN_STATES for t in texts])
+    idx = np.asarray(pc.fill_null(enc.indices, len(texts) - 1), dtype=np.int64)
+    text = pa.array(texts, pa.string()).take(pa.array(idx))
+    pair, wid, zeek = pair_d[idx], wid_d[idx], zeek_d[idx]
     back = (dst_pkts > 0) | (dst_bytes > 0)
     if dir_ is not None:
         d = pc.fill_null(pc.utf8_trim_whitespace(dir_.cast(pa.string())), "")
@@ -123,14 +144,9 @@ def _map_state(state: pa.Array, proto: pa.Array, dir_: pa.Array | None, src_pkts
         both = np.asarray(pc.starts_with(d, "<")) & (dst_pkts < 0) & (dst_bytes < 0)
         back = back | both
     # flag pairs: src letters before "_", dst letters after
-    parts = pc.split_pattern(pc.if_else(pa.array(pair), text, "_"), "_", max_splits=1)
-    s_bits = parse_flag_letters(pc.list_element(parts, 0))
-    d_bits = parse_flag_letters(pc.list_element(parts, 1))
-    pair_state = flag_pair_state(proto, s_bits, d_bits, np.where(back, 1, 0))
-    # Argus' own state words, by their distinct values (a few), not per row
-    words = ["REQ", "INT", "TIM", "ACC", "CON", "FIN", "CLO", "RST", "ECR"]
-    wid = np.asarray(pc.fill_null(pc.index_in(text, pa.array(words)), -1))
-    zeek = np.asarray(pc.fill_null(pc.is_in(text, pa.array(list(CONN_STATES))), False))
+    s_bits = s_bits_d[idx]
+    pair_state = flag_pair_state(proto, s_bits, d_bits_d[idx], np.where(back, 1, 0))
+    # Argus' own state words
     is_tcp = np.asarray(pc.fill_null(pc.equal(proto, "tcp"), False))
     attempt = (wid >= 0) & (wid <= 2)
     names = ["S0", "OTH", "S1", "SF", "RSTO", "CON", "INT"]
@@ -142,9 +158,9 @@ def _map_state(state: pa.Array, proto: pa.Array, dir_: pa.Array | None, src_pkts
                                                        mask=code < 0))
     named = pc.if_else(pa.array(zeek), text, named)
     out = pc.if_else(pa.array(pair), pair_state, named)
-    flags = pc.if_else(pa.array(pair & is_tcp), text, pa.scalar(None, pa.string()))
-    _ = n
-    return out, flags
+    own = pair & is_tcp
+    flags = pc.if_else(pa.array(own), text, pa.scalar(None, pa.string()))
+    return out, flags, np.where(own, s_bits, -1)
 
 
 def _np_int(a: pa.Array) -> np.ndarray:
@@ -221,9 +237,10 @@ def _convert(path: str, seg_lines: pa.StringArray, line_nos: np.ndarray, names: 
                          dst_b)
     state_raw = col("State")
     if state_raw is not None:
-        state, tcp_flags = _map_state(state_raw, proto, dir_, src_p, dst_p, dst_b)
+        state, tcp_flags, bits = _map_state(state_raw, proto, dir_, src_p, dst_p, dst_b)
     else:
         state, tcp_flags = pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
+        bits = np.full(n, -1, np.int64)
     label = col("Label")
     if label is not None:
         label = pc.utf8_trim_whitespace(label.cast(pa.string()))
@@ -243,14 +260,6 @@ def _convert(path: str, seg_lines: pa.StringArray, line_nos: np.ndarray, names: 
     batch.rejects = sorted(d.rejects + batch.rejects, key=lambda r: r.line)
     batch.records += len(d.rejects)
     # stitching aux: the record's own flags (flag pairs: the source half), its end time
-    if tcp_flags is not None and state_raw is not None:
-        parts = pc.split_pattern(pc.fill_null(tcp_flags, ""), "_", max_splits=1)
-        bits = parse_flag_letters(pc.list_element(
-            pc.if_else(pc.equal(pc.list_value_length(parts), 2), parts,
-                       pa.scalar(["", ""], pa.list_(pa.string()))), 0))
-        bits = np.where(np.asarray(pc.is_valid(tcp_flags)), bits, -1)
-    else:
-        bits = np.full(n, -1, np.int64)
     kept_bits, kept_end = aux_for(batch.table, nos, bits, end_times_us(ts, dur))
     return batch, kept_bits, kept_end, skipped
 

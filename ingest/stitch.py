@@ -50,6 +50,15 @@ FLAGS = "_flags"  # int64 TCP flag bits of the record's own direction, -1 unknow
 END = "_end"  # int64 microseconds since the epoch: the record's last packet
 
 
+def _one_way(t: pa.Table) -> np.ndarray:
+    """Records with nothing counted the other way (``dst_pkts`` and ``dst_bytes`` 0 or null)."""
+    def none(name: str) -> np.ndarray:
+        return np.asarray(pc.fill_null(pc.equal(t.column(name), 0), True).combine_chunks(),
+                          dtype=bool)
+    mask: np.ndarray = none("dst_pkts") & none("dst_bytes")
+    return mask
+
+
 def _np(col: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     return np.array(pc.fill_null(arr, fill).to_numpy(zero_copy_only=False))
@@ -72,19 +81,43 @@ class Stitcher:
             self._carry = None
         if table.num_rows == 0:
             return table.drop_columns([FLAGS, END])
-        return self._stitch(table, final)
+        one_way = _one_way(table)
+        if one_way.all():
+            return self._stitch(table, final)[0]
+        # records that carry both directions are never touched: only the one-way ones go
+        # through the join (so a biflow between two halves of one 5-tuple does not keep them
+        # apart); the output is in start-time order, then position in the block
+        ts = _np(table.column("ts").cast(pa.int64()))
+        plain = table.drop_columns([FLAGS, END])
+        if not one_way.any():
+            if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
+                return plain
+            return plain.take(pa.array(np.argsort(ts, kind="stable")))
+        bi_pos = np.flatnonzero(~one_way)
+        sub_pos = np.flatnonzero(one_way)
+        out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
+        n_bi = len(bi_pos)
+        # each output row: where it was in the block, its start, and where it is in `both`
+        src = np.concatenate([bi_pos, sub_pos[kept]])
+        start = np.concatenate([ts[bi_pos], _np(out.column("ts").cast(pa.int64()))])
+        rows = np.concatenate([bi_pos, table.num_rows + np.arange(len(kept))])
+        order = np.argsort(src, kind="stable")
+        if n_bi + len(kept) > 1 and not bool((np.diff(start[order]) >= 0).all()):
+            order = np.lexsort((src, start))
+        both = pa.concat_tables([plain, out])
+        return both.take(pa.array(rows[order]))
 
-    def _stitch(self, t: pa.Table, final: bool) -> pa.Table:
+    def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
+                ) -> tuple[pa.Table, np.ndarray]:
+        """The block's flows after the join and the position in ``t`` of each; ``newest``: the
+        latest start of the whole block (default: of ``t``), for what is still open."""
         n = t.num_rows
         window_us = int(self.window_s * 1e6)
         ts = _np(t.column("ts").cast(pa.int64()))
         end = _np(t.column(END))
         end = np.maximum(end, ts)
         flags = _np(t.column(FLAGS), -1)
-        dpk = t.column("dst_pkts")
-        dby = t.column("dst_bytes")
-        one_way = _np(pc.fill_null(pc.equal(dpk, 0), True).cast(pa.int8())).astype(bool) & _np(
-            pc.fill_null(pc.equal(dby, 0), True).cast(pa.int8())).astype(bool)
+        one_way = _one_way(t)
         sport = _np(t.column("src_port").cast(pa.int64()), -1)
         dport = _np(t.column("dst_port").cast(pa.int64()), -1)
         sip = t.column("src_ip").combine_chunks()
@@ -164,7 +197,7 @@ class Stitcher:
         # carry: one-way records that are not paired and may still meet their other half
         keep = np.ones(n, dtype=bool)
         if not final:
-            newest = int(ts.max())
+            newest = int(ts.max()) if newest is None else newest
             pending = one_way & ~paired & ~absorbed & (end + window_us >= newest)
             # a pair is complete; anything else still open waits for the next block
             keep = ~pending
@@ -231,7 +264,9 @@ class Stitcher:
             i = t.schema.get_field_index(name)
             t = t.set_column(i, t.schema.field(name), arr.cast(t.schema.field(name).type))
         out = t.filter(pa.array(out_mask)).drop_columns([FLAGS, END])
+        kept = np.flatnonzero(out_mask)
         out_ts = new_ts[out_mask]
         if len(out_ts) < 2 or bool((out_ts[1:] >= out_ts[:-1]).all()):
-            return out  # already in start order (time-ordered input): no sort needed
-        return out.take(pc.sort_indices(out.column("ts")))
+            return out, kept  # already in start order (time-ordered input): no sort needed
+        order = np.argsort(out_ts, kind="stable")
+        return out.take(pa.array(order)), kept[order]

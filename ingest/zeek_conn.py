@@ -283,14 +283,14 @@ def _orphans(path: str, lines: pa.StringArray, line_nos: np.ndarray) -> FlowBatc
     return FlowBatch(table=empty.table, rejects=rejects, records=len(rejects))
 
 
-def _fast_run(path: str, data: bytes, n: int, first_line: int, hdr: _Header
-              ) -> FlowBatch | None:
+def _fast_run(path: str, data: bytes, first_line: int, hdr: _Header) -> FlowBatch | None:
     """A run of data lines (no directive among them) parsed straight from its bytes.
 
-    Arrow's CSV reader parses the bytes with the declared types, so row ``i`` is line
-    ``first_line + i``. Returns None (and the caller takes the line-by-line path, which finds
-    and explains the bad lines) as soon as anything is off: a CR, a parse error, a row count
-    that differs from the line count, or any row that fails validation.
+    Arrow's CSV reader parses the bytes with the declared types, and with quoting, escapes,
+    newlines in values and empty-line skipping all off, a parse that succeeds has exactly one
+    row per line: row ``i`` is line ``first_line + i`` (no need to count the lines first).
+    Returns None (and the caller takes the line-by-line path, which finds and explains the bad
+    lines) as soon as anything is off: a CR, a parse error, or any row that fails validation.
     """
     if b"\r" in data or len(hdr.separator) != 1:
         return None
@@ -298,8 +298,7 @@ def _fast_run(path: str, data: bytes, n: int, first_line: int, hdr: _Header
         tab = _parse_tsv(pa.py_buffer(data), hdr, typed=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if tab.num_rows != n:
-        return None
+    n = tab.num_rows
     cols, uid = _columns_from_zeek(tab)
     batch = canonical_table(cols, n=n, lines=np.arange(first_line, first_line + n,
                                                        dtype=np.int64),
@@ -307,30 +306,33 @@ def _fast_run(path: str, data: bytes, n: int, first_line: int, hdr: _Header
     return None if batch.rejects else batch
 
 
-def _data_run(path: str, data: bytes, n: int, first_line: int, hdr: _Header) -> FlowBatch:
-    """Flows (and rejects) of ``n`` consecutive data lines under the directives in force."""
+def _data_run(path: str, data: bytes, first_line: int, hdr: _Header) -> tuple[FlowBatch, int]:
+    """Flows (and rejects) of the data lines ``data`` under the directives in force, and the
+    number of lines."""
     if not hdr.fields:
         block = line_block(first_line, data)
         return _orphans(path, block.lines, np.arange(
-            first_line, first_line + len(block.lines), dtype=np.int64))
+            first_line, first_line + len(block.lines), dtype=np.int64)), len(block.lines)
     missing = [f for f in REQUIRED if f not in hdr.fields]
     if missing:
         raise InputFormatError(path, first_line, f"#fields lacks {', '.join(missing)}")
-    fast = _fast_run(path, data, n, first_line, hdr)
+    fast = _fast_run(path, data, first_line, hdr)
     if fast is not None:
-        return fast
+        return fast, fast.records
     block = line_block(first_line, data)
     line_nos = np.arange(first_line, first_line + len(block.lines), dtype=np.int64)
-    return _tsv_segment(path, block.lines, line_nos, hdr)
+    return _tsv_segment(path, block.lines, line_nos, hdr), len(block.lines)
 
 
 def _read_tsv(path: str, block_bytes: int, progress: ProgressFn | None) -> Iterator[FlowBatch]:
     """Blocks of whole lines, cut at directive lines (``#...``, rare: the header, a
     concatenated log's next header, ``#close``) into runs of data lines."""
     hdr = _Header()
+    line = 1
     with open_binary(path, progress) as stream:
-        for first_line, data, lines in iter_byte_blocks(stream, block_bytes):
-            pos, line, simple = 0, first_line, data[:1] != b"#" and b"\n#" not in data
+        for data in iter_byte_blocks(stream, block_bytes):
+            # one memchr for "#" settles the common block; "\n#" only when "#" occurs at all
+            pos, simple = 0, data[:1] != b"#" and (b"#" not in data or b"\n#" not in data)
             while pos < len(data):
                 if data[pos:pos + 1] == b"#":
                     end = data.index(b"\n", pos) + 1
@@ -340,13 +342,13 @@ def _read_tsv(path: str, block_bytes: int, progress: ProgressFn | None) -> Itera
                     pos, line = end, line + 1
                     continue
                 if simple:  # the common block: data lines only
-                    run, end, n = data, len(data), lines
+                    run, end = data, len(data)
                 else:
                     nxt = data.find(b"\n#", pos)
                     end = len(data) if nxt < 0 else nxt + 1
                     run = data[pos:end]
-                    n = run.count(b"\n")
-                yield _data_run(path, run, n, line, hdr)
+                batch, n = _data_run(path, run, line, hdr)
+                yield batch
                 pos, line = end, line + n
 
 
