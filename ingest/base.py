@@ -203,16 +203,30 @@ def count_lines(data: bytes) -> int:
     return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
 
 
+def line_offsets(data: bytes, step: int = 1 << 20) -> np.ndarray:
+    """int32 offsets of the lines of ``data``: 0, then the position after each newline.
+
+    Found a megabyte at a time, so that the comparison's mask stays in cache (about twice
+    as fast as one pass over a 64 MB block).
+
+    >>> line_offsets(b"ab\\nc\\n\\nd\\n", step=3).tolist()
+    [0, 3, 5, 6, 8]
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    parts = [np.zeros(1, dtype=np.int32)]
+    for lo in range(0, len(arr), step):
+        ends = np.flatnonzero(arr[lo:lo + step] == 10)
+        ends += lo + 1
+        parts.append(ends.astype(np.int32))
+    return np.concatenate(parts)
+
+
 def line_block(first_line: int, data: bytes) -> LineBlock:
     """The lines of ``data`` (whole lines, as cut by :func:`iter_byte_blocks`) as an Arrow
     string array; invalid UTF-8 is replaced, never fatal."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10) + 1
-    offsets = np.empty(len(ends) + 1, dtype=np.int32)
-    offsets[0] = 0
-    offsets[1:] = ends
+    offsets = line_offsets(data)
     lines = pa.Array.from_buffers(
-        pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        pa.binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
     try:
         strings = lines.cast(pa.string())
@@ -634,10 +648,19 @@ def flag_pair_state(proto: pa.Array, src_flags: np.ndarray, dst_flags: np.ndarra
     >>> flag_pair_state(p, s, d, np.array([0, 1, 5, 4, 3, 0, 1, 0])).to_pylist()
     ['S0', 'REJ', 'SF', 'RSTR', 'OTH', None, 'CON', 'INT']
     """
-    s = np.asarray(src_flags, dtype=np.int64)
-    d = np.asarray(dst_flags, dtype=np.int64)
-    dp = np.asarray(dst_pkts, dtype=np.int64)
-    is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
+    s_row = np.clip(np.asarray(src_flags, dtype=np.int64), -1, 255)
+    d_row = np.clip(np.asarray(dst_flags, dtype=np.int64), -1, 255)
+    is_tcp_row = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
+    # the state depends on (src flags, dst flags, responder sent packets, TCP) only: decided
+    # once per distinct combination (a few hundred at most), then spread to the rows
+    key = (((s_row + 1) * 257 + (d_row + 1)) * 2
+           + (np.asarray(dst_pkts, dtype=np.int64) > 0)) * 2 + is_tcp_row
+    enc = pc.dictionary_encode(pa.array(key, pa.int64()))
+    u = np.asarray(enc.dictionary, dtype=np.int64)
+    is_tcp = (u & 1) > 0
+    dp = (u >> 1) & 1
+    s = (u >> 2) // 257 - 1
+    d = (u >> 2) % 257 - 1
     known = (s >= 0) & (d >= 0)
     s = np.where(s < 0, 0, s)
     d = np.where(d < 0, 0, d)
@@ -666,8 +689,9 @@ def flag_pair_state(proto: pa.Array, src_flags: np.ndarray, dst_flags: np.ndarra
         default=0,
     )
     code = np.where(is_tcp, tcp_code, np.where(dp > 0, 13, 14))
-    return pa.array(names, pa.string()).take(
+    per_value = pa.array(names, pa.string()).take(
         pa.array(code.astype(np.int32), mask=is_tcp & ~known))
+    return per_value.take(enc.indices)
 
 
 @dataclass

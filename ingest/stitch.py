@@ -50,6 +50,11 @@ FLAGS = "_flags"  # int64 TCP flag bits of the record's own direction, -1 unknow
 END = "_end"  # int64 microseconds since the epoch: the record's last packet
 
 
+#: The columns the join rewrites; every other column of a joined flow is its originator's.
+_REWRITTEN = ("ts", "duration", "src_bytes", "src_pkts", "dst_bytes", "dst_pkts", "state",
+              "tcp_flags")
+
+
 def _one_way(t: pa.Table) -> np.ndarray:
     """Records with nothing counted the other way (``dst_pkts`` and ``dst_bytes`` 0 or null)."""
     def none(name: str) -> np.ndarray:
@@ -93,19 +98,27 @@ class Stitcher:
             if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
                 return plain
             return plain.take(pa.array(np.argsort(ts, kind="stable")))
-        bi_pos = np.flatnonzero(~one_way)
         sub_pos = np.flatnonzero(one_way)
         out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
-        n_bi = len(bi_pos)
-        # each output row: where it was in the block, its start, and where it is in `both`
-        src = np.concatenate([bi_pos, sub_pos[kept]])
-        start = np.concatenate([ts[bi_pos], _np(out.column("ts").cast(pa.int64()))])
-        rows = np.concatenate([bi_pos, table.num_rows + np.arange(len(kept))])
-        order = np.argsort(src, kind="stable")
-        if n_bi + len(kept) > 1 and not bool((np.diff(start[order]) >= 0).all()):
-            order = np.lexsort((src, start))
-        both = pa.concat_tables([plain, out])
-        return both.take(pa.array(rows[order]))
+        # the joined rows go back where they were (the originator's place; their other
+        # halves and absorbed pieces drop out): only the columns the join rewrites change
+        at = sub_pos[kept]
+        by_pos = np.argsort(at, kind="stable")
+        at = at[by_pos]
+        out = out.take(pa.array(by_pos))
+        mask = np.zeros(table.num_rows, dtype=bool)
+        mask[at] = True
+        patch = pa.array(mask)
+        for name in _REWRITTEN:
+            i = plain.schema.get_field_index(name)
+            col = plain.column(i).combine_chunks()
+            plain = plain.set_column(i, plain.schema.field(name), pc.replace_with_mask(
+                col, patch, out.column(name).combine_chunks().cast(col.type)))
+        result = plain.filter(pa.array(~one_way | mask))
+        start = _np(result.column("ts").cast(pa.int64()))
+        if len(start) < 2 or bool((start[1:] >= start[:-1]).all()):
+            return result
+        return result.take(pa.array(np.argsort(start, kind="stable")))
 
     def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
                 ) -> tuple[pa.Table, np.ndarray]:
