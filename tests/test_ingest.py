@@ -225,3 +225,41 @@ def test_blocks_spanning_days_are_partitioned_by_day(tmp_path: Path, ws_path: Pa
     again = ingest_files([q], ws_path)
     assert (again.loaded, again.duplicates) == (0, 150)
     assert flow_count(ws_path) == 300
+
+
+def test_edges_equal_one_aggregation_of_all_flows(tmp_path: Path, ws_path: Path) -> None:
+    """The edges written after a load written in many blocks are exactly the aggregation of
+    all the flows at once, every column; and so are those rebuilt when days already hold
+    flows."""
+    from graphflow.config import Config
+    from graphflow.edges import EDGE_AGG_SQL
+
+    def check() -> None:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE VIEW f AS SELECT * FROM read_parquet('{ws_path}/flows/*/*.parquet',"
+                    " hive_partitioning = false)")
+        want = con.execute(f"SELECT * FROM ({EDGE_AGG_SQL}) ORDER BY ALL").fetchall()
+        got = con.execute(f"SELECT * EXCLUDE (day), day FROM read_parquet("
+                          f"'{ws_path}/edges/*/*.parquet', hive_partitioning = true) "
+                          "ORDER BY ALL").fetchall()
+        cols = [d[0] for d in con.execute(f"SELECT * FROM ({EDGE_AGG_SQL}) LIMIT 0").description]
+        want = sorted(tuple(r[1:]) + (r[0],) for r in want)
+        assert cols[0] == "day"
+        assert sorted(got) == want
+        assert len(want) > 6
+
+    rows = []
+    for i in range(400):
+        base = FLOWS[i % len(FLOWS)]
+        rows.append(dict(base, uid=f"C{i:017d}", ts=f"{1772438400 + (i % 3) * 86400 + i}.25",
+                         duration=f"{(i % 7) * 0.5}"))
+    p = tmp_path / "blocks.log"
+    p.write_text(zeek_tsv(rows))
+    r = ingest_files([p], ws_path, config=Config(batch_bytes=4096))
+    assert r.loaded == 400
+    check()
+    q = tmp_path / "more.log"
+    q.write_text(zeek_tsv([dict(x, uid=x["uid"] + "b") for x in rows[::3]]))
+    assert ingest_files([q], ws_path, config=Config(batch_bytes=4096)).loaded == 134
+    check()
