@@ -64,6 +64,25 @@ def _one_way(t: pa.Table) -> np.ndarray:
     return mask
 
 
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(*parts: np.ndarray) -> np.ndarray:
+    """A 64-bit mix of integer columns (murmur3's finaliser after each), as int64."""
+    h = np.zeros(len(parts[0]), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for p in parts:
+            h ^= p.astype(np.uint64) + _GOLDEN + (h << np.uint64(6)) + (h >> np.uint64(2))
+            h ^= h >> np.uint64(33)
+            h *= _M1
+            h ^= h >> np.uint64(33)
+            h *= _M2
+            h ^= h >> np.uint64(33)
+    return h.view(np.int64)
+
+
 def _np(col: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     return np.array(pc.fill_null(arr, fill).to_numpy(zero_copy_only=False))
@@ -146,10 +165,10 @@ class Stitcher:
         hi_p = np.where(fwd, dport, sport) + 1
         prid = np.asarray(pc.dictionary_encode(t.column("proto").combine_chunks()).indices,
                           dtype=np.int64)
-        # pairs numbered by a hash table (first appearance): only equality of keys matters
-        pair_id = np.asarray(pc.dictionary_encode(pa.array(
-            lo_id * (int(ids.max()) + 1) + hi_id)).indices, dtype=np.int64)
-        key = ((pair_id * 65537 + lo_p) * 65537 + hi_p) * 256 + prid
+        # rows are grouped by a 64-bit mix of (lo_id, hi_id, lo_p, hi_p, proto) -- cheaper than
+        # numbering the pairs with a hash table; neighbours in that order are then compared
+        # field by field, so a collision can never join two different 5-tuples
+        key = _mix64(lo_id, hi_id, (lo_p << 17) | hi_p, prid)
         # originator score (lower = more likely the originator) for equal start times
         syn_only = (flags >= 0) & ((flags & 0x02) > 0) & ((flags & 0x10) == 0)
         syn_ack = (flags >= 0) & ((flags & 0x12) == 0x12)
@@ -157,11 +176,16 @@ class Stitcher:
         # by key, start, score, then position (lexsort is stable); ts >= 0 (validated) and
         # score < 8, so start and score fold into one integer
         order = np.lexsort((ts * 8 + score, key))
-        k, o, w = key[order], fwd[order], one_way[order]
+        o, w = fwd[order], one_way[order]
         s_ts, s_end = ts[order], end[order]
+        # same[i]: sorted rows i and i + 1 are the same 5-tuple
+        same = np.ones(max(n - 1, 0), dtype=bool)
+        for part in (key, lo_id, hi_id, lo_p, hi_p, prid):
+            sp = part[order]
+            same &= sp[:-1] == sp[1:]
         cand = np.zeros(n, dtype=bool)
         if n > 1:
-            cand[:-1] = ((k[:-1] == k[1:]) & (o[:-1] != o[1:]) & w[:-1] & w[1:]
+            cand[:-1] = (same & (o[:-1] != o[1:]) & w[:-1] & w[1:]
                          & (s_ts[1:] <= s_end[:-1] + window_us))
         # greedy, left to right: within a run of consecutive candidates take every other one
         take = np.zeros(n, dtype=bool)
@@ -188,13 +212,13 @@ class Stitcher:
             pos = np.arange(n)
             is_anchor = np.zeros(n, dtype=bool)
             is_anchor[orig_pos] = True
-            run_start = np.r_[True, k[1:] != k[:-1]] if n > 1 else np.ones(1, dtype=bool)
+            run_start = np.r_[True, ~same] if n > 1 else np.ones(1, dtype=bool)
             run_first = np.maximum.accumulate(np.where(run_start, pos, 0))
             prev_anchor = np.maximum.accumulate(np.where(is_anchor, pos, -1))
             prev_anchor = np.where(prev_anchor >= run_first, prev_anchor, -1)
             nxt = np.where(is_anchor, pos, n)[::-1]
             next_anchor = np.minimum.accumulate(nxt)[::-1]
-            run_last = np.r_[k[1:] != k[:-1], True] if n > 1 else np.ones(1, dtype=bool)
+            run_last = np.r_[~same, True] if n > 1 else np.ones(1, dtype=bool)
             run_end = np.minimum.accumulate(np.where(run_last, pos, n)[::-1])[::-1]
             next_anchor = np.where(next_anchor <= run_end, next_anchor, -1)
             s_paired = paired[order]
