@@ -116,6 +116,17 @@ _ARGUS_WORDS = ("REQ", "INT", "TIM", "ACC", "CON", "FIN", "CLO", "RST", "ECR")
 _FLAG_PAIR = re.compile(_FLAG_PAIR_RE)
 
 
+def _dir_back(dir_: pa.Array) -> np.ndarray:
+    """Rows whose ``Dir`` arrow points back at the source (``<->``, ``<?>``, ``<-``), decided
+    per distinct value."""
+    if isinstance(dir_, pa.ChunkedArray):
+        dir_ = dir_.combine_chunks()
+    enc = pc.dictionary_encode(dir_.cast(pa.string()))
+    back = np.array([(v or "").strip().startswith("<") for v in enc.dictionary.to_pylist()]
+                    + [False])
+    return np.asarray(back[np.asarray(pc.fill_null(enc.indices, len(back) - 1))], dtype=bool)
+
+
 def _map_state(state: pa.Array, proto: pa.Array, dir_: pa.Array | None, src_pkts: np.ndarray,
                dst_pkts: np.ndarray, dst_bytes: np.ndarray
                ) -> tuple[pa.Array, pa.Array, np.ndarray]:
@@ -139,9 +150,8 @@ def _map_state(state: pa.Array, proto: pa.Array, dir_: pa.Array | None, src_pkts
     pair, wid, zeek = pair_d[idx], wid_d[idx], zeek_d[idx]
     back = (dst_pkts > 0) | (dst_bytes > 0)
     if dir_ is not None:
-        d = pc.fill_null(pc.utf8_trim_whitespace(dir_.cast(pa.string())), "")
         # "<->", "<?>", "<-" ... : the responder sent something (when counters do not say)
-        both = np.asarray(pc.starts_with(d, "<")) & (dst_pkts < 0) & (dst_bytes < 0)
+        both = _dir_back(dir_) & (dst_pkts < 0) & (dst_bytes < 0)
         back = back | both
     # flag pairs: src letters before "_", dst letters after
     s_bits = s_bits_d[idx]

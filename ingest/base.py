@@ -860,10 +860,14 @@ def port_column(values: pa.Array | None, proto: pa.Array, n: int
     has = pc.fill_null(pc.is_in(proto, _PORT_PROTOS), False)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if pa.types.is_integer(values.type):
-        return pc.if_else(has, values.cast(pa.int64()), pa.scalar(None, pa.int64())), None
-    s = pc.if_else(has, _trimmed(values), pa.scalar(None, pa.string()))
-    return int_column(s)
+    if not pa.types.is_integer(values.type):
+        try:  # the common column: plain decimal numbers (or empty) on every row
+            values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type),
+                                values).cast(pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            s = pc.if_else(has, _trimmed(values), pa.scalar(None, pa.string()))
+            return int_column(s)
+    return pc.if_else(has, values.cast(pa.int64()), pa.scalar(None, pa.int64())), None
 
 
 def aux_for(table: pa.Table, line_nos: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
