@@ -6,8 +6,8 @@
 //   widest   remote peers by the distinct own hosts they reached  (figure own_hosts)
 //   scanned  own hosts by the distinct peers that reached them    (figure peers)
 //   active   remote peers by their distinct (own host, day)s      (figure contacts)
-// Dense rank by value, highest first (rank = 1 + the number of distinct higher values), kept
-// when rank <= $top_n. Members: the hosts on the other side. The ranking goes into the
+// Ranked by value, highest first, ties sharing a rank (rank = 1 + the number of entities with
+// a higher value, as SQL's rank()), kept when rank <= $top_n. Members: the hosts on the other side. The ranking goes into the
 // finding key. Parameters: $max_pkts, $max_bytes, $top_n, $ranking (an unknown ranking
 // selects nothing).
 MATCH (p:Host)-[r:FLOW]->(o:Host)
@@ -22,11 +22,13 @@ WITH ranking,
      CASE ranking WHEN 'active' THEN own_ip + '|' + toString(day)
                   WHEN 'scanned' THEN peer ELSE own_ip END AS counted
 WITH ranking, entity, count(DISTINCT counted) AS value, collect(DISTINCT other) AS members
-WITH ranking, collect({entity: entity, value: value, members: members}) AS ranked,
-     collect(DISTINCT value) AS values
-UNWIND ranked AS e
-WITH ranking, e, 1 + size([v IN values WHERE v > e.value]) AS rank
+WITH ranking, value, collect({entity: entity, value: value, members: members}) AS tied
+WITH ranking, collect({value: value, n: size(tied), tied: tied}) AS groups
+UNWIND groups AS g
+WITH ranking, g,
+     1 + reduce(s = 0, h IN groups | s + CASE WHEN h.value > g.value THEN h.n ELSE 0 END) AS rank
 WHERE rank <= $top_n
+UNWIND g.tied AS e
 RETURN e.entity AS entity, e.members AS members, {ranking: ranking} AS key,
        CASE ranking
          WHEN 'widest' THEN {ranking: ranking, rank: rank, own_hosts: e.value}

@@ -5,7 +5,10 @@ and 2000 bytes) the low-traffic rows are ranked three ways:
 ``widest``: remote peers by the number of own hosts they reached;
 ``scanned``: own hosts by the number of distinct low-profile peers;
 ``active``: remote peers by the number of (own host, day) contacts.
-Top ``top_n`` by value with ties included (dense rank). ``ranking`` picks one, or ``all``.
+Top ``top_n`` by value with ties included, as SQL's ``FETCH FIRST n ROWS WITH TIES``: an
+entity's rank is 1 + the number of entities with a higher value, kept when it is at most
+``top_n`` (so five hosts tied first are all rank 1, and the next one is rank 6; a long tail
+of sources tied on a small value is not listed). ``ranking`` picks one, or ``all``.
 Cypher twin: ``cypher/top_scanners.cypher``.
 """
 
@@ -47,7 +50,7 @@ def run(ctx: Context, p: dict[str, Any]) -> list[Finding]:
         base = f"""
             WITH t AS (SELECT * FROM {_ROWS}),
             v AS (SELECT {ent} AS ip, {measure} AS value FROM t GROUP BY 1),
-            r AS (SELECT ip, value, dense_rank() OVER (ORDER BY value DESC) AS rank FROM v)
+            r AS (SELECT ip, value, rank() OVER (ORDER BY value DESC) AS rank FROM v)
         """
         rows = ctx.rows(base + "SELECT ip, value, rank FROM r WHERE rank <= $top_n", p)
         keys = edge_keys(ctx, base + f"""
