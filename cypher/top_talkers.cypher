@@ -1,8 +1,9 @@
 // Twin of graphflow/analyses/top_talkers.py, over the same graph model; returns the findings
 // (see graphflow/analyses/neo4j_backend.py for the row contract).
 // Over the last $window_days days of the data (current) and the same span before it
-// (previous): per ranking and host, the value in each window; dense rank in the current
-// window, ranks up to $top_n kept (ties included). Rankings: bytes_out (bytes a host sent
+// (previous): per ranking and host, the value in each window; rank in the current window
+// (1 + the hosts with a higher value, as SQL's rank()), ranks up to $top_n kept (ties
+// included). Rankings: bytes_out (bytes a host sent
 // as originator), bytes_in (bytes originators sent to it), outbound_bytes and outbound_flows
 // (own hosts to external peers); $ranking is one of them or 'all'. Whitelisted sources are
 // left out.
@@ -22,13 +23,16 @@ WITH ranking, ip, sum(CASE WHEN current THEN value ELSE 0 END) AS value,
      sum(CASE WHEN current THEN 0 ELSE value END) AS previous,
      count(CASE WHEN current THEN 1 END) AS n_current
 WHERE n_current > 0
-WITH ranking, ip, value, previous ORDER BY value DESC
-WITH ranking, collect({ip: ip, value: value, previous: previous}) AS hosts,
-     collect(DISTINCT value)[..$top_n] AS top
-UNWIND hosts AS h
-WITH ranking, h, top WHERE h.value >= top[-1]
-WITH ranking, h, size([v IN top WHERE v > h.value]) + 1 AS rank,
-     1000 * (h.value - h.previous) AS n, h.previous AS d
+WITH ranking, value, collect({ip: ip, value: value, previous: previous}) AS tied
+WITH ranking, value, tied ORDER BY value DESC
+// the values in order, each with its hosts; only the first $top_n values can hold a rank
+// <= $top_n, the rank of a value's hosts being 1 + the hosts of the values before it
+WITH ranking, collect(tied)[..$top_n] AS groups
+UNWIND range(0, size(groups) - 1) AS j
+WITH ranking, groups[j] AS tied, 1 + reduce(s = 0, g IN groups[..j] | s + size(g)) AS rank
+WHERE rank <= $top_n
+UNWIND tied AS h
+WITH ranking, h, rank, 1000 * (h.value - h.previous) AS n, h.previous AS d
 // change_pct rounded half-even on the exact integer ratio n/d (as common.rounded_ratio)
 WITH ranking, h, rank, n, d,
      CASE WHEN n >= 0 OR d = 0 THEN n / CASE d WHEN 0 THEN 1 ELSE d END

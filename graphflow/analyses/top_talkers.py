@@ -4,8 +4,9 @@ what changed since the previous week.
 Over the last ``window_days`` days of the data (the current window) and the same span just
 before it (the previous week, by default), per host: bytes sent and received, and for own
 hosts the outbound connections (flows they originated to external peers) and outbound bytes.
-Rankings (dense rank, ties included, top ``top_n``): ``bytes_out``, ``bytes_in``,
-``outbound_bytes`` and ``outbound_flows`` (own hosts to external peers). Each finding gives
+Rankings (top ``top_n`` with ties, as for top_scanners: rank = 1 + the hosts above):
+``bytes_out``, ``bytes_in``, ``outbound_bytes`` and ``outbound_flows`` (own hosts to
+external peers). Each finding gives
 the current value, the previous window's value and the change. Host profiles (per-port
 hourly/daily series with the week-earlier comparison) are in :mod:`graphflow.profiles`.
 Cypher twin: ``cypher/top_talkers.cypher``.
@@ -41,7 +42,7 @@ def _case(i: int) -> str:
 
 
 #: Every ranking at once, in one pass over the edges: per (ranking, host) the current and
-#: previous windows' values and the dense rank in the current window (``r``); ``xr`` the
+#: previous windows' values and the rank in the current window (``r``); ``xr`` the
 #: current window's edges of each (ranking, host). Only rankings in $rankings. Constant text
 #: (the SQL pieces above); parameters $window_days, $rankings.
 _XR = f"""
@@ -59,7 +60,7 @@ _RANKED = _XR + """,
     agg AS (SELECT ranking, ip, sum(value) FILTER (WHERE current) AS value,
                    coalesce(sum(value) FILTER (WHERE NOT current), 0) AS previous
             FROM xr GROUP BY ranking, ip HAVING bool_or(current)),
-    r AS (SELECT *, dense_rank() OVER (PARTITION BY ranking ORDER BY value DESC) AS rank
+    r AS (SELECT *, rank() OVER (PARTITION BY ranking ORDER BY value DESC) AS rank
           FROM agg)
 """
 

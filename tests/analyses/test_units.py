@@ -78,6 +78,11 @@ def test_low_traffic_and_top_scanners_ties(tmp_path: Path) -> None:
     top = run_analysis(ws, "top_scanners", {"ranking": "widest", "top_n": 1})
     assert [(f.entity, f.figures["rank"], f.figures["own_hosts"]) for f in top] == [
         ("203.0.113.1", 1, 3), ("203.0.113.2", 1, 3)]  # ties included
+    # the next one down is rank 3 (two above it), as SQL's rank(): not in a top 2
+    ranks = {n: [(f.entity, f.figures["rank"]) for f in run_analysis(
+        ws, "top_scanners", {"ranking": "widest", "top_n": n})] for n in (2, 3)}
+    assert ranks[2] == [("203.0.113.1", 1), ("203.0.113.2", 1)]
+    assert ranks[3] == [("203.0.113.1", 1), ("203.0.113.2", 1), ("203.0.113.10", 3)]
 
 
 def test_ingress_peak_and_weekly_rhythm(tmp_path: Path) -> None:
@@ -134,6 +139,10 @@ def test_top_talkers_with_previous_week(tmp_path: Path) -> None:
     found = run_analysis(ws, "top_talkers", {"ranking": "bytes_out", "top_n": 1})
     assert [(f.entity, f.figures["value"], f.figures["previous"], f.figures["change_pct"])
             for f in found] == [("10.0.0.7", 35_000_000, 7_000_000, 400.0)]
+    # outbound connections: both hosts tie at 7 this week, so both are rank 1 of a top 1
+    flows = run_analysis(ws, "top_talkers", {"ranking": "outbound_flows", "top_n": 1})
+    assert [(f.entity, f.figures["rank"], f.figures["value"]) for f in flows] == [
+        ("10.0.0.7", 1, 7), ("10.0.0.8", 1, 7)]
 
 
 def test_host_series_with_week_earlier(tmp_path: Path) -> None:
