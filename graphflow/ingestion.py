@@ -10,7 +10,7 @@ loading the same records under another name or header layout, or loading a half-
 file adds only the flows not seen before.
 
 How (one pass in the common case): the reader parses a block while a worker thread computes
-the previous block's content hashes (DuckDB) and writes its flows straight into
+the previous block's flow keys (:mod:`graphflow.flowkey`) and writes its flows straight into
 day-partitioned Parquet in the staging area. Those files are committed as they are when no
 content hash repeated and none of their days already held flows; otherwise they are the input
 of an exact deduplication in DuckDB (window functions over the repeats, anti-join against the
@@ -39,9 +39,9 @@ import pyarrow.parquet as pq
 
 import ingest as _ingest
 from graphflow.config import Config
-from graphflow.db import fetch_arrow
 from graphflow.edges import DAY_SQL, EDGE_AGG_SQL
 from graphflow.errors import GraphFlowError, InputFormatError
+from graphflow.flowkey import flow_keys
 from graphflow.schema import FLOW_FIELDS, FLOW_SCHEMA
 from graphflow.workspace import Workspace
 from ingest.base import NATIVE_ID, Reject
@@ -56,8 +56,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int, int], None]
 """progress(bytes_done, bytes_total, records_done)"""
 
-_KEY_FIELDS = ("src_ip", "src_port", "dst_ip", "dst_port", "proto")
-_COUNTER_FIELDS = ("src_bytes", "dst_bytes", "src_pkts", "dst_pkts", "state", "tcp_flags")
 
 
 @dataclass
@@ -151,20 +149,6 @@ def _write_rejects(fh: Any, rejects: list[Reject]) -> None:
     for r in rejects:
         text = r.text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
         fh.write(f"{r.path}\t{r.line}\t{r.reason}\t{text}\n")
-
-
-def _key_sql() -> str:
-    def lit(col: str) -> str:
-        return f"coalesce(CAST({col} AS VARCHAR), '')"
-
-    ident = ", '|', ".join(lit(c) for c in _KEY_FIELDS)
-    counters = ", '|', ".join(lit(c) for c in _COUNTER_FIELDS)
-    return (
-        "md5(concat(CAST(epoch_us(ts) AS VARCHAR), '|', " + ident + ", '|', "
-        f"CASE WHEN {NATIVE_ID} IS NOT NULL THEN concat('id:', {NATIVE_ID}) "
-        "ELSE concat('c:', CAST(CAST(round(coalesce(duration, -1) * 1e6) AS BIGINT) AS VARCHAR), "
-        f"'|', {counters}) END))"
-    )
 
 
 _FLOW_COLS = ", ".join(f.name for f in FLOW_FIELDS if f.name != "flow_key")
@@ -424,7 +408,7 @@ def ingest_files(
 
 class _DayWriter:
     """Computes each batch's content hash and writes the batch straight into day-partitioned
-    Parquet in the staging area: a pipeline of two worker threads (one hashing with DuckDB,
+    Parquet in the staging area: a pipeline of two worker threads (one computing flow keys,
     one writing Parquet; both release the GIL), so that parsing a block, hashing the previous
     one and writing the one before that all overlap.
 
@@ -436,9 +420,6 @@ class _DayWriter:
         self._hash_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         self._pending: list[concurrent.futures.Future[None]] = []
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._sql = (f"SELECT _h, hash(_h) AS _hh FROM (SELECT {_key_sql()} AS _h "  # noqa: S608
-                     "FROM batch)")
         self._out = out_dir
         self._tx = tx
         self._open: dict[int, pq.ParquetWriter] = {}
@@ -466,20 +447,12 @@ class _DayWriter:
         return w
 
     def _hash(self, table: pa.Table) -> tuple[pa.Table, np.ndarray]:
-        """(hash thread) The batch with its ``flow_key`` (content hash), and a 64-bit hash of
-        each key."""
-        if self._con is None:
-            self._con = duckdb.connect()
-            self._con.execute("SET enable_progress_bar = false")
-            self._con.execute("SET threads = 1")
-        self._con.register("batch", table)
-        try:
-            keyed = fetch_arrow(self._con, self._sql)
-        finally:
-            self._con.unregister("batch")
-        table = pa.Table.from_arrays(
-            [*table.drop_columns([NATIVE_ID]).columns, keyed.column(0)], schema=FLOW_SCHEMA)
-        return table, keyed.column(1).to_numpy()
+        """(hash thread) The batch with its ``flow_key`` (content digest), and a 64-bit digest
+        of each key."""
+        keys, digest = flow_keys(table, NATIVE_ID)
+        table = pa.Table.from_arrays([*table.drop_columns([NATIVE_ID]).columns, keys],
+                                     schema=FLOW_SCHEMA)
+        return table, digest
 
     def _write(self, hashed: concurrent.futures.Future[tuple[pa.Table, np.ndarray]],
                fileno: int) -> None:
@@ -528,9 +501,6 @@ class _DayWriter:
             for w in self._open.values():
                 w.close()
             self._open.clear()
-            if self._con is not None:
-                self._con.close()
-                self._con = None
 
 
 def _rebuild_hosts(ws: Workspace) -> None:

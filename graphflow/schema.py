@@ -98,9 +98,10 @@ FLOW_FIELDS: tuple[Field, ...] = (
         "flow_key",
         pa.string(),
         False,
-        "Stable identity of the flow, derived from its content (not from the file): md5 of the "
-        "start time, the 5-tuple and either the sensor's own id (Zeek uid) or the counters, "
-        "suffixed '.N' for the N-th identical record within one file. Used for deduplication.",
+        "Stable identity of the flow, derived from its content (not from the file): a 128-bit "
+        "digest (32 hex digits, graphflow.flowkey) of the start time, the 5-tuple and either "
+        "the sensor's own id (Zeek uid) or the duration, counters, state and flags, suffixed "
+        "'.N' for the N-th identical record within one file. Used for deduplication.",
     ),
 )
 

@@ -40,7 +40,8 @@ from graphflow.errors import WorkspaceError
 __all__ = ["Workspace"]
 
 FORMAT = "graphflow-workspace"
-FORMAT_VERSION = 1
+#: 2: flow keys by graphflow.flowkey (1: an MD5 of the same fields as text; not comparable)
+FORMAT_VERSION = 2
 _TABLES = ("flows", "edges", "rejects", "hosts", "meta")
 
 
@@ -93,6 +94,10 @@ class Workspace:
             meta = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise WorkspaceError(f"{marker}: unreadable workspace marker: {exc}") from None
+        if meta.get("format") == FORMAT and meta.get("version") == 1:
+            raise WorkspaceError(f"{path}: workspace of an earlier GraphFlow (format 1, whose "
+                                 "flow keys this version cannot match): ingest the files again "
+                                 "into a new workspace")
         if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
             raise WorkspaceError(f"{path}: unsupported workspace format {meta!r}")
         ws = cls(path)
