@@ -176,6 +176,10 @@ _DICT_COLUMNS = ["src_ip", "src_port", "dst_ip", "dst_port", "proto", "service",
 #: Snappy everywhere but on flow_key: hex digests barely compress (-5%) and were a fifth of
 #: the writer's CPU.
 _COMPRESSION = {f.name: "none" if f.name == "flow_key" else "snappy" for f in FLOW_FIELDS}
+#: Min/max statistics where a reader can prune row groups with them (time, addresses, ports,
+#: counters); not on digests, free text and paths, where they only cost.
+_STATISTICS = [f.name for f in FLOW_FIELDS
+               if f.name not in ("flow_key", "tcp_flags", "service", "label", "source_file")]
 #: Day-partition writers kept open at once while writing (files of other days get closed and
 #: a new part is started if that day comes back).
 _MAX_OPEN_DAYS = 32
@@ -441,7 +445,7 @@ class _DayWriter:
             path = self._out / f"day={iso}" / f"part-{self._tx}-{part}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             w = pq.ParquetWriter(path, FLOW_SCHEMA, compression=_COMPRESSION,
-                                 use_dictionary=_DICT_COLUMNS)
+                                 use_dictionary=_DICT_COLUMNS, write_statistics=_STATISTICS)
             self.files.append(path)
         self._open[day] = w  # most recently used last
         return w
