@@ -165,8 +165,10 @@ def workspace_dir(size: int, synthetic: bool) -> Path:
 def workspace(size: int, synthetic: bool) -> Path:
     """The benchmark workspace, built in a child process (so that the exports' peak RSS,
     measured in their own children, does not inherit the ingest's)."""
+    from graphflow.workspace import Workspace
+
     ws = workspace_dir(size, synthetic)
-    if not (ws / "WORKSPACE").exists():
+    if not Workspace.is_current(ws):  # none yet, or one of an older GraphFlow
         subprocess.run([sys.executable, __file__, "--build-workspace", str(size)]
                        + (["--synthetic"] if synthetic else []), check=True)
     return ws

@@ -63,13 +63,14 @@ def run_measured(code: str, *args: str) -> tuple[float, float, dict[str, object]
 def ensure_workspace(size: int) -> Path:
     from graphflow.generate import GeneratorConfig, generate
     from graphflow.ingestion import ingest_files
+    from graphflow.workspace import Workspace
 
     path = OUT / f"conn-{size}" / "conn.log"
     if not path.exists():
         per_day = int(size / (DAYS * 0.8))  # as ingest_bench.py: weekends carry less
         generate(GeneratorConfig(seed=7, days=DAYS, flows_per_day=per_day), path.parent)
     ws = OUT / f"neo4j-ws-{size}"
-    if not (ws / "WORKSPACE").exists():
+    if not Workspace.is_current(ws):  # none yet, or one of an older GraphFlow
         shutil.rmtree(ws, ignore_errors=True)
         t0 = time.perf_counter()
         ingest_files([path], ws)

@@ -26,6 +26,7 @@ import http.client
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,8 +53,9 @@ def build_workspace(flows: int) -> Path:
 
     root = OUT / f"web-{flows}"
     ws_dir = root / "ws"
-    if (ws_dir / "WORKSPACE").exists():
+    if Workspace.is_current(ws_dir):
         return ws_dir
+    shutil.rmtree(root, ignore_errors=True)  # none yet, or one of an older GraphFlow
     per_day = math.ceil(flows / (DAYS * 0.78))  # weekends are quieter: ~0.8 of the target
     log(f"generating ~{flows:,} flows ({per_day:,} per weekday) into {root}")
     generate(GeneratorConfig(days=DAYS, flows_per_day=per_day), root / "data")

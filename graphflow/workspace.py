@@ -75,6 +75,15 @@ class Workspace:
         self.root = root
 
     # ---- opening and recovery -------------------------------------------------------------
+    @staticmethod
+    def is_current(path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` holds a workspace this version can open (format and version)."""
+        try:
+            meta = json.loads((Path(path) / "WORKSPACE").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return bool(meta.get("format") == FORMAT and meta.get("version") == FORMAT_VERSION)
+
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, create: bool = True) -> Workspace:
         """Open (and by default create) a workspace; clean up after any interrupted write."""

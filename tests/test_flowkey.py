@@ -82,7 +82,10 @@ def test_text_words_per_value_equals_per_row() -> None:
 
 def test_older_workspace_is_refused_with_advice(tmp_path: Path) -> None:
     Workspace.open(tmp_path / "ws")
+    assert Workspace.is_current(tmp_path / "ws")
     marker = tmp_path / "ws" / "WORKSPACE"
     marker.write_text(json.dumps({"format": "graphflow-workspace", "version": 1}))
     with pytest.raises(WorkspaceError, match="ingest the files again"):
         Workspace.open(tmp_path / "ws")
+    assert not Workspace.is_current(tmp_path / "ws")
+    assert not Workspace.is_current(tmp_path / "nowhere")
