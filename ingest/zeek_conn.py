@@ -45,8 +45,8 @@ from ingest.base import (
     Reject,
     canonical_table,
     clean_buffer,
-    iter_byte_blocks,
     iter_line_blocks,
+    iter_reused_blocks,
     line_block,
     open_binary,
     read_head,
@@ -283,16 +283,16 @@ def _orphans(path: str, lines: pa.StringArray, line_nos: np.ndarray) -> FlowBatc
     return FlowBatch(table=empty.table, rejects=rejects, records=len(rejects))
 
 
-def _fast_run(path: str, data: bytes, first_line: int, hdr: _Header) -> FlowBatch | None:
+def _fast_run(path: str, data: memoryview, first_line: int, hdr: _Header) -> FlowBatch | None:
     """A run of data lines (no directive among them) parsed straight from its bytes.
 
     Arrow's CSV reader parses the bytes with the declared types, and with quoting, escapes,
     newlines in values and empty-line skipping all off, a parse that succeeds has exactly one
     row per line: row ``i`` is line ``first_line + i`` (no need to count the lines first).
     Returns None (and the caller takes the line-by-line path, which finds and explains the bad
-    lines) as soon as anything is off: a CR, a parse error, or any row that fails validation.
+    lines) as soon as anything is off: a parse error, or any row that fails validation.
     """
-    if b"\r" in data or len(hdr.separator) != 1:
+    if len(hdr.separator) != 1:
         return None
     try:
         tab = _parse_tsv(pa.py_buffer(data), hdr, typed=True)
@@ -306,48 +306,47 @@ def _fast_run(path: str, data: bytes, first_line: int, hdr: _Header) -> FlowBatc
     return None if batch.rejects else batch
 
 
-def _data_run(path: str, data: bytes, first_line: int, hdr: _Header) -> tuple[FlowBatch, int]:
-    """Flows (and rejects) of the data lines ``data`` under the directives in force, and the
-    number of lines."""
-    if not hdr.fields:
-        block = line_block(first_line, data)
-        return _orphans(path, block.lines, np.arange(
-            first_line, first_line + len(block.lines), dtype=np.int64)), len(block.lines)
-    missing = [f for f in REQUIRED if f not in hdr.fields]
-    if missing:
-        raise InputFormatError(path, first_line, f"#fields lacks {', '.join(missing)}")
-    fast = _fast_run(path, data, first_line, hdr)
-    if fast is not None:
-        return fast, fast.records
-    block = line_block(first_line, data)
+def _data_run(path: str, buf: bytearray, start: int, end: int, first_line: int, hdr: _Header
+              ) -> tuple[FlowBatch, int]:
+    """Flows (and rejects) of the data lines ``buf[start:end]`` under the directives in force,
+    and the number of lines."""
+    if hdr.fields:
+        missing = [f for f in REQUIRED if f not in hdr.fields]
+        if missing:
+            raise InputFormatError(path, first_line, f"#fields lacks {', '.join(missing)}")
+        if buf.find(b"\r", start, end) < 0:
+            with memoryview(buf) as view:
+                fast = _fast_run(path, view[start:end], first_line, hdr)
+            if fast is not None:
+                return fast, fast.records
+    block = line_block(first_line, bytes(buf[start:end]))
     line_nos = np.arange(first_line, first_line + len(block.lines), dtype=np.int64)
+    if not hdr.fields:
+        return _orphans(path, block.lines, line_nos), len(block.lines)
     return _tsv_segment(path, block.lines, line_nos, hdr), len(block.lines)
 
 
 def _read_tsv(path: str, block_bytes: int, progress: ProgressFn | None) -> Iterator[FlowBatch]:
     """Blocks of whole lines, cut at directive lines (``#...``, rare: the header, a
-    concatenated log's next header, ``#close``) into runs of data lines."""
+    concatenated log's next header, ``#close``) into runs of data lines. The blocks share one
+    buffer (the batches hold nothing of it: Arrow's parser copies what it converts)."""
     hdr = _Header()
     line = 1
     with open_binary(path, progress) as stream:
-        for data in iter_byte_blocks(stream, block_bytes):
-            # one memchr for "#" settles the common block; "\n#" only when "#" occurs at all
-            pos, simple = 0, data[:1] != b"#" and (b"#" not in data or b"\n#" not in data)
-            while pos < len(data):
-                if data[pos:pos + 1] == b"#":
-                    end = data.index(b"\n", pos) + 1
-                    _apply_directive(hdr, data[pos:end].decode("utf-8", "replace"))
+        for buf, size in iter_reused_blocks(stream, block_bytes):
+            pos = 0
+            while pos < size:
+                if buf[pos] == 0x23:  # "#": a directive line
+                    end = buf.index(b"\n", pos, size) + 1
+                    _apply_directive(hdr, bytes(buf[pos:end]).decode("utf-8", "replace"))
                     if hdr.path not in (None, "conn"):
                         raise InputFormatError(path, line, f"not a conn log (#path {hdr.path})")
                     pos, line = end, line + 1
                     continue
-                if simple:  # the common block: data lines only
-                    run, end = data, len(data)
-                else:
-                    nxt = data.find(b"\n#", pos)
-                    end = len(data) if nxt < 0 else nxt + 1
-                    run = data[pos:end]
-                batch, n = _data_run(path, run, line, hdr)
+                # data lines up to the next directive; one memchr settles a "#"-free rest
+                nxt = -1 if buf.find(b"#", pos, size) < 0 else buf.find(b"\n#", pos, size)
+                end = size if nxt < 0 else nxt + 1
+                batch, n = _data_run(path, buf, pos, end, line, hdr)
                 yield batch
                 pos, line = end, line + n
 
