@@ -78,10 +78,13 @@ def text_words(values: pa.Array) -> np.ndarray:
     if values.null_count == n:
         return np.zeros(n, dtype=np.uint64)
     # few distinct values (a sample says so): work per value
-    if n >= 4096 and len(pc.unique(values.slice(0, 2048))) < 512:
+    if n >= 4096 and len(pc.unique(values.slice(0, 2048))) <= 1024:
         enc = pc.dictionary_encode(values)
         if len(enc.dictionary) * 4 < n:
             per_value = text_words(enc.dictionary)
+            if not enc.indices.null_count:
+                spread: np.ndarray = per_value[np.asarray(enc.indices)]
+                return spread
             idx = np.asarray(pc.fill_null(enc.indices, -1), dtype=np.int64)
             out: np.ndarray = np.where(idx >= 0, per_value[np.maximum(idx, 0)], _U64(0))
             return out
