@@ -44,7 +44,6 @@ __all__ = [
     "parse_delimited",
     "proto_names",
     "time_column",
-    "count_lines",
     "iter_byte_blocks",
     "iter_reused_blocks",
     "iter_line_blocks",
@@ -162,6 +161,44 @@ def read_head(path: str, size: int = 65536) -> bytes:
         raise InputFormatError(path, None, f"cannot read: {exc}") from None
 
 
+def _blocks(stream: IO[bytes], block_bytes: int, reuse: bool
+            ) -> Iterator[tuple[bytearray, int]]:
+    """``(buffer, end)``: the next block of whole lines is ``buffer[:end]``; read straight into
+    the buffer after the previous block's unfinished line (no copy to join or to cut them).
+    ``reuse``: one buffer for every block (valid until the next is asked for); otherwise a
+    fresh one each time, trimmed to the block."""
+    buf = bytearray(block_bytes + 65536)
+    tail = 0  # bytes of an unfinished line at the start of the buffer
+    while True:
+        if len(buf) - tail < block_bytes:  # a line longer than the spare room
+            buf = buf[:tail] + bytearray(block_bytes)
+        got = tail
+        with memoryview(buf) as view:
+            while got < tail + block_bytes:
+                k = stream.readinto(view[got:tail + block_bytes])  # type: ignore[attr-defined]
+                if not k:
+                    break
+                got += k
+        if got == tail:  # end of file
+            if tail:
+                last = buf[:tail] if buf[tail - 1] == 10 else buf[:tail] + b"\n"
+                yield last, len(last)
+            return
+        cut = buf.rfind(b"\n", 0, got) + 1
+        if cut == 0:
+            tail = got
+            continue
+        rest = buf[cut:got]
+        if reuse:
+            yield buf, cut
+        else:
+            block, buf = buf, bytearray(block_bytes + 65536)
+            del block[cut:]
+            yield block, cut
+        buf[:len(rest)] = rest
+        tail = len(rest)
+
+
 def iter_byte_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
     """Cut a byte stream into blocks of whole lines: each block ends with a newline (the last
     line of a file without one gets it added). Lines are not counted here: the consumer knows
@@ -171,32 +208,8 @@ def iter_byte_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
     >>> [bytes(b) for b in iter_byte_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4)]
     [b'a\\tb\\n', b'#c\\n', b'last\\n']
     """
-    tail = b""
-    while True:
-        # read into a fresh buffer after the previous block's unfinished line: no copy of the
-        # block to join them, none to cut it (the unfinished end is trimmed off in place)
-        buf = bytearray(len(tail) + block_bytes)
-        buf[: len(tail)] = tail
-        view = memoryview(buf)
-        got = len(tail)
-        while got < len(buf):
-            k = stream.readinto(view[got:])  # type: ignore[attr-defined]
-            if not k:
-                break
-            got += k
-        view.release()
-        if got == len(tail):  # end of file
-            if tail:
-                yield tail if tail.endswith(b"\n") else tail + b"\n"
-            return
-        del buf[got:]
-        cut = buf.rfind(b"\n")
-        if cut < 0:
-            tail = bytes(buf)
-            continue
-        tail = bytes(buf[cut + 1:])
-        del buf[cut + 1:]
-        yield buf  # type: ignore[misc]  # a bytearray: bytes-like, and only this block's
+    for block, _ in _blocks(stream, block_bytes, reuse=False):
+        yield block  # type: ignore[misc]  # a bytearray: bytes-like, and only this block's
 
 
 def iter_reused_blocks(stream: IO[bytes], block_bytes: int
@@ -211,42 +224,7 @@ def iter_reused_blocks(stream: IO[bytes], block_bytes: int
     >>> [bytes(b[:n]) for b, n in iter_reused_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4)]
     [b'a\\tb\\n', b'#c\\n', b'last\\n']
     """
-    buf = bytearray(block_bytes + 65536)
-    view = memoryview(buf)
-    tail = 0  # bytes of an unfinished line kept at the start of the buffer
-    try:
-        while True:
-            if len(buf) - tail < block_bytes:  # a line longer than the spare room
-                view.release()
-                buf = buf[:tail] + bytearray(block_bytes)
-                view = memoryview(buf)
-            got = tail
-            while got < tail + block_bytes:
-                k = stream.readinto(view[got:tail + block_bytes])  # type: ignore[attr-defined]
-                if not k:
-                    break
-                got += k
-            if got == tail:  # end of file
-                if tail:
-                    last = bytes(buf[:tail])
-                    yield bytearray(last if last.endswith(b"\n") else last + b"\n"), \
-                        len(last) + (not last.endswith(b"\n"))
-                return
-            cut = buf.rfind(b"\n", 0, got)
-            if cut < 0:
-                tail = got
-                continue
-            yield buf, cut + 1
-            rest = got - cut - 1
-            buf[:rest] = buf[cut + 1:got]
-            tail = rest
-    finally:
-        view.release()
-
-
-def count_lines(data: bytes) -> int:
-    """Newlines in ``data`` (vectorised; faster than ``bytes.count``)."""
-    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
+    return _blocks(stream, block_bytes, reuse=True)
 
 
 def line_offsets(data: bytes, step: int = 1 << 20) -> np.ndarray:
