@@ -95,22 +95,27 @@ def learn_service_ports(src_ip: pa.Array, src_port: np.ndarray, dst_ip: pa.Array
     ``src_port``/``dst_port`` are int arrays with -1 for "no port".
     """
     ok = (src_port >= 0) & (dst_port >= 0) & (src_port < 65536) & (dst_port < 65536)
-    t = pa.table({"s": src_ip, "sp": src_port, "d": dst_ip, "dp": dst_port}).filter(
-        pa.array(ok))
+    ok &= np.asarray(src_ip.is_valid(), dtype=bool)
     service = np.zeros(65536, dtype=bool)
-    if t.num_rows == 0:
+    if not ok.any():
         return service
-    per_src = t.group_by("s").aggregate([("dp", "count_distinct")])
-    fan = np.asarray(per_src.column("dp_count_distinct"))
+    # sources as integer ids; distinct (source, port) pairs by one hash pass over int64 keys
+    enc = pc.dictionary_encode(src_ip.filter(pa.array(ok)))
+    sid = np.asarray(enc.indices, dtype=np.int64)
+    sp = np.asarray(src_port, dtype=np.int64)[ok]
+    dp = np.asarray(dst_port, dtype=np.int64)[ok]
+    pairs = np.asarray(pc.unique(pa.array(sid * 65536 + dp)), dtype=np.int64)
+    fan_all = np.bincount(pairs // 65536, minlength=len(enc.dictionary))
+    fan = fan_all[fan_all > 0]
     limit = max(50.0, 10.0 * float(np.median(fan)))
-    scanners = per_src.filter(pa.array(fan >= limit)).column("s")
-    if len(scanners):
-        t = t.filter(pc.invert(pc.is_in(t.column("s"), scanners)))
-    as_dst = t.group_by("dp").aggregate([("s", "count_distinct")])
-    dst_clients = np.zeros(65536, dtype=np.int64)
-    dst_clients[np.asarray(as_dst.column("dp"))] = np.asarray(as_dst.column("s_count_distinct"))
-    dst_recs = np.bincount(np.asarray(t.column("dp")), minlength=65536)
-    src_recs = np.bincount(np.asarray(t.column("sp")), minlength=65536)
+    keep = fan_all[sid] < limit  # the dominant scanners left out
+    sid, sp, dp = sid[keep], sp[keep], dp[keep]
+    if len(sid) == 0:
+        return service
+    clients = np.asarray(pc.unique(pa.array(dp * len(enc.dictionary) + sid)), dtype=np.int64)
+    dst_clients = np.bincount(clients // len(enc.dictionary), minlength=65536)
+    dst_recs = np.bincount(dp, minlength=65536)
+    src_recs = np.bincount(sp, minlength=65536)
     used = dst_clients[dst_clients > 0]
     if used.size == 0:
         return service
