@@ -173,3 +173,19 @@ def test_real_zeek_files(name: str) -> None:
         assert [(r.line, r.text) for r in rejects] == [(1, "\t#separator \\x09")]
     else:
         assert rejects == []
+
+
+@pytest.mark.parametrize("block_bytes", [1024, 1 << 20])
+def test_line_longer_than_the_read_buffer(tmp_path: Path, block_bytes: int) -> None:
+    """A line longer than a block and the buffer's spare room (64 KiB) is read whole, and
+    the lines after it keep their numbers (the reader reuses one buffer for every block)."""
+    long_history = "ShADadFf" * 20_000  # 160 KB
+    rows = [dict(FLOWS[0], uid=f"CL{i:016d}") for i in range(5)]
+    rows[2]["history"] = long_history
+    p = tmp_path / "long.log"
+    p.write_text(zeek_tsv(rows))
+    table, rejects, records = read_all(p, block_bytes)
+    assert not rejects and records == 5
+    assert table.column("source_line").to_pylist() == [9, 10, 11, 12, 13]
+    assert table.column("tcp_flags").to_pylist()[2] == long_history
+    assert len(set(table.column("tcp_flags").to_pylist())) == 2
