@@ -60,6 +60,7 @@ from ingest.base import (
     header_mask,
     int_column,
     iter_segments,
+    map_distinct,
     orphan_lines,
     parse_delimited,
     parse_flag_letters,
@@ -117,14 +118,10 @@ _FLAG_PAIR = re.compile(_FLAG_PAIR_RE)
 
 
 def _dir_back(dir_: pa.Array) -> np.ndarray:
-    """Rows whose ``Dir`` arrow points back at the source (``<->``, ``<?>``, ``<-``), decided
-    per distinct value."""
-    if isinstance(dir_, pa.ChunkedArray):
-        dir_ = dir_.combine_chunks()
-    enc = pc.dictionary_encode(dir_.cast(pa.string()))
-    back = np.array([(v or "").strip().startswith("<") for v in enc.dictionary.to_pylist()]
-                    + [False])
-    return np.asarray(back[np.asarray(pc.fill_null(enc.indices, len(back) - 1))], dtype=bool)
+    """Rows whose ``Dir`` arrow points back at the source (``<->``, ``<?>``, ``<-``)."""
+    back = map_distinct(dir_.cast(pa.string()), lambda v: v.strip().startswith("<"),
+                        pa.bool_())
+    return np.asarray(pc.fill_null(back, False), dtype=bool)
 
 
 def _map_state(state: pa.Array, proto: pa.Array, dir_: pa.Array | None, src_pkts: np.ndarray,

@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graphflow.flowkey import mix64
 from ingest.base import flag_letters, flag_pair_state
 
 __all__ = ["DEFAULT_WINDOW_S", "END", "FLAGS", "Stitcher"]
@@ -62,25 +63,6 @@ def _one_way(t: pa.Table) -> np.ndarray:
                           dtype=bool)
     mask: np.ndarray = none("dst_pkts") & none("dst_bytes")
     return mask
-
-
-_M1 = np.uint64(0xFF51AFD7ED558CCD)
-_M2 = np.uint64(0xC4CEB9FE1A85EC53)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix64(*parts: np.ndarray) -> np.ndarray:
-    """A 64-bit mix of integer columns (murmur3's finaliser after each), as int64."""
-    h = np.zeros(len(parts[0]), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for p in parts:
-            h ^= p.astype(np.uint64) + _GOLDEN + (h << np.uint64(6)) + (h >> np.uint64(2))
-            h ^= h >> np.uint64(33)
-            h *= _M1
-            h ^= h >> np.uint64(33)
-            h *= _M2
-            h ^= h >> np.uint64(33)
-    return h.view(np.int64)
 
 
 def _np(col: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
@@ -141,15 +123,15 @@ class Stitcher:
 
     def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
                 ) -> tuple[pa.Table, np.ndarray]:
-        """The block's flows after the join and the position in ``t`` of each; ``newest``: the
-        latest start of the whole block (default: of ``t``), for what is still open."""
+        """The block's flows after the join and the position in ``t`` of each. Every row of
+        ``t`` is a one-way record (:meth:`push` keeps biflows out); ``newest``: the latest
+        start of the whole block (default: of ``t``), for what is still open."""
         n = t.num_rows
         window_us = int(self.window_s * 1e6)
         ts = _np(t.column("ts").cast(pa.int64()))
         end = _np(t.column(END))
         end = np.maximum(end, ts)
         flags = _np(t.column(FLAGS), -1)
-        one_way = _one_way(t)
         sport = _np(t.column("src_port").cast(pa.int64()), -1)
         dport = _np(t.column("dst_port").cast(pa.int64()), -1)
         sip = t.column("src_ip").combine_chunks()
@@ -168,7 +150,7 @@ class Stitcher:
         # rows are grouped by a 64-bit mix of (lo_id, hi_id, lo_p, hi_p, proto) -- cheaper than
         # numbering the pairs with a hash table; neighbours in that order are then compared
         # field by field, so a collision can never join two different 5-tuples
-        key = _mix64(lo_id, hi_id, (lo_p << 17) | hi_p, prid)
+        key = mix64(lo_id, hi_id, (lo_p << 17) | hi_p, prid)
         # originator score (lower = more likely the originator) for equal start times
         syn_only = (flags >= 0) & ((flags & 0x02) > 0) & ((flags & 0x10) == 0)
         syn_ack = (flags >= 0) & ((flags & 0x12) == 0x12)
@@ -176,16 +158,16 @@ class Stitcher:
         # by key, start, score, then position (lexsort is stable); ts >= 0 (validated) and
         # score < 8, so start and score fold into one integer
         order = np.lexsort((ts * 8 + score, key))
-        o, w = fwd[order], one_way[order]
+        o = fwd[order]
         s_ts, s_end = ts[order], end[order]
-        # same[i]: sorted rows i and i + 1 are the same 5-tuple
-        same = np.ones(max(n - 1, 0), dtype=bool)
+        # same_tuple[i]: sorted rows i and i + 1 are the same 5-tuple
+        same_tuple = np.ones(max(n - 1, 0), dtype=bool)
         for part in (key, lo_id, hi_id, lo_p, hi_p, prid):
             sp = part[order]
-            same &= sp[:-1] == sp[1:]
+            same_tuple &= sp[:-1] == sp[1:]
         cand = np.zeros(n, dtype=bool)
         if n > 1:
-            cand[:-1] = (same & (o[:-1] != o[1:]) & w[:-1] & w[1:]
+            cand[:-1] = (same_tuple & (o[:-1] != o[1:])
                          & (s_ts[1:] <= s_end[:-1] + window_us))
         # greedy, left to right: within a run of consecutive candidates take every other one
         take = np.zeros(n, dtype=bool)
@@ -212,17 +194,17 @@ class Stitcher:
             pos = np.arange(n)
             is_anchor = np.zeros(n, dtype=bool)
             is_anchor[orig_pos] = True
-            run_start = np.r_[True, ~same] if n > 1 else np.ones(1, dtype=bool)
+            run_start = np.r_[True, ~same_tuple] if n > 1 else np.ones(1, dtype=bool)
             run_first = np.maximum.accumulate(np.where(run_start, pos, 0))
             prev_anchor = np.maximum.accumulate(np.where(is_anchor, pos, -1))
             prev_anchor = np.where(prev_anchor >= run_first, prev_anchor, -1)
             nxt = np.where(is_anchor, pos, n)[::-1]
             next_anchor = np.minimum.accumulate(nxt)[::-1]
-            run_last = np.r_[~same, True] if n > 1 else np.ones(1, dtype=bool)
+            run_last = np.r_[~same_tuple, True] if n > 1 else np.ones(1, dtype=bool)
             run_end = np.minimum.accumulate(np.where(run_last, pos, n)[::-1])[::-1]
             next_anchor = np.where(next_anchor <= run_end, next_anchor, -1)
             s_paired = paired[order]
-            loose = w & ~s_paired
+            loose = ~s_paired
             a_end = np.where(prev_anchor >= 0, new_end[order[np.maximum(prev_anchor, 0)]], 0)
             use_prev = loose & (prev_anchor >= 0) & (s_ts <= a_end + window_us)
             a_ts = np.where(next_anchor >= 0, ts[order[np.maximum(next_anchor, 0)]], 0)
@@ -235,7 +217,7 @@ class Stitcher:
         keep = np.ones(n, dtype=bool)
         if not final:
             newest = int(ts.max()) if newest is None else newest
-            pending = one_way & ~paired & ~absorbed & (end + window_us >= newest)
+            pending = ~paired & ~absorbed & (end + window_us >= newest)
             # a pair is complete; anything else still open waits for the next block
             keep = ~pending
             if pending.any():
@@ -249,7 +231,7 @@ class Stitcher:
         new_dst_b = _np(t.column("dst_bytes"), -1)
         new_dst_p = _np(t.column("dst_pkts"), -1)
         src_flags = flags.copy()
-        dst_flags = np.where(one_way, 0, flags)
+        dst_flags = np.zeros_like(flags)
         new_dst_b[orig] = src_b[resp]
         new_dst_p[orig] = src_p[resp]
         dst_flags[orig] = flags[resp]
@@ -270,7 +252,7 @@ class Stitcher:
         out_mask[resp] = False
         grown = paired.copy()
         grown[absorbed_into[absorbed]] = True
-        # one-way rows (paired or not) get the flag-pair state; biflows keep their own
+        # every row (paired or not) gets the flag-pair state
         s_flags = np.where(flags < 0, -1, src_flags)
         d_flags = np.where(s_flags < 0, -1, dst_flags)
         state = flag_pair_state(t.column("proto").combine_chunks(), s_flags, d_flags,
@@ -280,7 +262,6 @@ class Stitcher:
         tcp_flags = pc.binary_join_element_wise(letters_s, letters_d, "_")
         is_tcp = pc.fill_null(pc.equal(t.column("proto").combine_chunks(), "tcp"), False)
         tcp_flags = pc.if_else(is_tcp, tcp_flags, pa.scalar(None, pa.string()))
-        restate = pa.array(one_way | paired)
         old_state = t.column("state").combine_chunks()
         old_flags = t.column("tcp_flags").combine_chunks()
         dur = (new_end - new_ts) / 1e6
@@ -294,8 +275,8 @@ class Stitcher:
             "duration": pc.if_else(pa.array(grown), pa.array(dur), old_dur),
             "src_bytes": ints(new_src_b), "src_pkts": ints(new_src_p),
             "dst_bytes": ints(new_dst_b), "dst_pkts": ints(new_dst_p),
-            "state": pc.if_else(restate, pc.coalesce(state, old_state), old_state),
-            "tcp_flags": pc.if_else(restate, pc.coalesce(tcp_flags, old_flags), old_flags),
+            "state": pc.coalesce(state, old_state),
+            "tcp_flags": pc.coalesce(tcp_flags, old_flags),
         }
         for name, arr in cols.items():
             i = t.schema.get_field_index(name)
