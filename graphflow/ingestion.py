@@ -57,7 +57,6 @@ Progress = Callable[[int, int, int], None]
 """progress(bytes_done, bytes_total, records_done)"""
 
 
-
 @dataclass
 class FileReport:
     path: str

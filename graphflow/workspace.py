@@ -68,6 +68,21 @@ def _empty_ledger() -> dict[str, Any]:
     return {"format": FORMAT, "version": 0, "ingests": [], "files": {}}
 
 
+def _check_marker(path: Path) -> None:
+    """Raise WorkspaceError unless ``path``'s marker names this format and version."""
+    marker = path / "WORKSPACE"
+    try:
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(f"{marker}: unreadable workspace marker: {exc}") from None
+    if meta.get("format") == FORMAT and meta.get("version") == 1:
+        raise WorkspaceError(f"{path}: workspace of an earlier GraphFlow (format 1, whose "
+                             "flow keys this version cannot match): ingest the files again "
+                             "into a new workspace")
+    if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
+        raise WorkspaceError(f"{path}: unsupported workspace format {meta!r}")
+
+
 class Workspace:
     """A workspace directory. Readers see the version that was current when they looked."""
 
@@ -79,10 +94,10 @@ class Workspace:
     def is_current(path: str | os.PathLike[str]) -> bool:
         """Whether ``path`` holds a workspace this version can open (format and version)."""
         try:
-            meta = json.loads((Path(path) / "WORKSPACE").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            _check_marker(Path(path).absolute())
+        except WorkspaceError:
             return False
-        return bool(meta.get("format") == FORMAT and meta.get("version") == FORMAT_VERSION)
+        return True
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, create: bool = True) -> Workspace:
@@ -99,16 +114,7 @@ class Workspace:
             ws = cls(path)
             ws._create()
             return ws
-        try:
-            meta = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise WorkspaceError(f"{marker}: unreadable workspace marker: {exc}") from None
-        if meta.get("format") == FORMAT and meta.get("version") == 1:
-            raise WorkspaceError(f"{path}: workspace of an earlier GraphFlow (format 1, whose "
-                                 "flow keys this version cannot match): ingest the files again "
-                                 "into a new workspace")
-        if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
-            raise WorkspaceError(f"{path}: unsupported workspace format {meta!r}")
+        _check_marker(path)
         ws = cls(path)
         ws.recover()
         return ws
