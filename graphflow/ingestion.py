@@ -43,7 +43,7 @@ from graphflow.edges import DAY_SQL, EDGE_AGG_SQL
 from graphflow.errors import GraphFlowError, InputFormatError
 from graphflow.flowkey import flow_keys
 from graphflow.schema import FLOW_FIELDS, FLOW_SCHEMA
-from graphflow.workspace import Workspace
+from graphflow.workspace import Workspace, sync_files
 from ingest.base import NATIVE_ID, Reject
 
 if not getattr(_ingest, "__graphflow__", False):  # pragma: no cover - packaging guard
@@ -170,7 +170,7 @@ _REPEATS_SQL = f"""
 """  # noqa: S608 - constants only
 #: Parquet columns worth dictionary-encoding (few distinct values); the others (times,
 #: counters, flow_key) would only pay for a dictionary that overflows.
-_DICT_COLUMNS = ["src_ip", "src_port", "dst_ip", "dst_port", "proto", "service", "state",
+_DICT_COLUMNS = ["src_ip", "dst_ip", "dst_port", "proto", "service", "state",
                  "tcp_flags", "label", "source_file"]
 #: Snappy everywhere but on flow_key: hex digests barely compress (-5%) and were a fifth of
 #: the writer's CPU.
@@ -361,6 +361,9 @@ def ingest_files(
             for f in report.files:
                 for k, v in f.notes.items():
                     report.notes[k] = report.notes.get(k, 0) + v
+            # the written flows go to disk while DuckDB works out the edges
+            syncing = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+            synced = syncing.submit(sync_files, [f for f in writer.files if f.exists()])
             con = duckdb.connect(str(stage / "tx.duckdb"))
             try:
                 con.execute("SET enable_progress_bar = false")  # it would write to stdout
@@ -369,8 +372,10 @@ def ingest_files(
                 con.execute(f"SET temp_directory = '{_q(stage / 'spill')}'")
                 con.execute("SET preserve_insertion_order = false")
                 add, drop = _finalize(ws, stage, writer, con, report, tx)
+                synced.result()
             finally:
                 con.close()
+                syncing.shutdown()
             report.loaded = sum(f.loaded for f in report.files)
             report.duplicates = sum(f.duplicates for f in report.files)
             if report.rejected:

@@ -31,13 +31,13 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from graphflow.errors import WorkspaceError
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "sync_files"]
 
 FORMAT = "graphflow-workspace"
 #: 2: flow keys by graphflow.flowkey (1: an MD5 of the same fields as text; not comparable)
@@ -53,14 +53,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def sync_files(paths: Iterable[str | os.PathLike[str]]) -> None:
+    """Flush files to disk. A commit fsyncs every file it publishes anyway; calling this
+    beforehand (from another thread, while other work goes on) leaves the commit clean files."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _fsync_tree(root: Path) -> None:
     for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        sync_files(os.path.join(dirpath, name) for name in files)
         _fsync_dir(Path(dirpath))
 
 

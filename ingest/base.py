@@ -316,14 +316,35 @@ def normalize_ips(values: pa.Array) -> pa.Array:
     if canonical.all():
         return values
     fixed = dictionary.to_numpy(zero_copy_only=False).astype(object)
+    changed = False
     for i in np.flatnonzero(~canonical):
         text = fixed[i]
-        try:
-            # ipaddress refuses IPv4 octets with leading zeros (ambiguous: octal in some tools)
-            fixed[i] = str(ipaddress.ip_address(text.strip()))
-        except ValueError:
-            fixed[i] = None
+        fixed[i] = _canonical_ip(text)
+        changed = changed or fixed[i] != text
+    if not changed:  # (IPv6 as Zeek and most sensors write it) the column as it is
+        return values
     return pc.take(pa.array(fixed, pa.string()), enc.indices)
+
+
+#: text -> canonical address text (None: not an address), for the texts the IPv4 pattern
+#: does not settle (IPv6 mostly): the same hosts come back block after block
+_CANONICAL_IPS: dict[str, str | None] = {}
+
+
+def _canonical_ip(text: str) -> str | None:
+    try:
+        return _CANONICAL_IPS[text]
+    except KeyError:
+        pass
+    try:
+        # ipaddress refuses IPv4 octets with leading zeros (ambiguous: octal in some tools)
+        value: str | None = str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        value = None
+    if len(_CANONICAL_IPS) >= 100_000:
+        _CANONICAL_IPS.clear()
+    _CANONICAL_IPS[text] = value
+    return value
 
 
 def _num(col: pa.Array | None, n: int, typ: pa.DataType) -> pa.Array:
@@ -427,9 +448,7 @@ def canonical_table(
         "tcp_flags": s("tcp_flags"),
         **counters,
         "label": s("label"),
-        "source_file": pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(n, dtype=np.int32)), pa.array([path], pa.string())
-        ).cast(pa.string()),
+        "source_file": pa.repeat(pa.scalar(path, pa.string()), n),
         "source_line": pa.array(lines.astype(np.int64)),
     }
     names = [f.name for f in FLOW_FIELDS if f.name != "flow_key"]

@@ -80,6 +80,18 @@ def test_text_words_per_value_equals_per_row() -> None:
         assert (text_words(pa.nulls(n, pa.string())) == 0).all()
 
 
+def test_text_words_equal_lengths_match_the_general_path() -> None:
+    """Columns whose strings all have one length (sensor ids) take a matrix shortcut: the
+    words are those of the general path (forced here by one string of another length)."""
+    rng = np.random.default_rng(5)
+    for width in (1, 7, 8, 9, 18, 24):
+        values = ["".join(rng.choice(list("abcXYZ019~"), width)) for _ in range(500)]
+        fixed = pa.array(values, pa.string())
+        general = text_words(pa.array([*values, "q" * (width + 1)], pa.string()))[:-1]
+        assert (text_words(fixed) == general).all(), width
+        assert (text_words(fixed.slice(7)) == general[7:]).all(), width
+
+
 def test_older_workspace_is_refused_with_advice(tmp_path: Path) -> None:
     Workspace.open(tmp_path / "ws")
     assert Workspace.is_current(tmp_path / "ws")
