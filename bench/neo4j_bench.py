@@ -11,7 +11,10 @@ into a workspace (once), then, against a launcher-started Neo4j on a free loopba
 * ``reload``: the same again with ``--force`` (every MERGE matches): relationships/s;
 * ``bulk``: the same workspace through neo4j-admin's importer into a new database (the
   reference): relationships/s for the import, then the index build and markers;
-* ``read``: DuckDB streaming the same edge rows into Python columns (the client-side ceiling).
+* ``read``: DuckDB streaming the same edge rows into Python columns (the client-side ceiling);
+* ``ceiling``: on the warm server, the same host pairs written as relationships with no
+  property and no index, then with only the unique key (the server-side ceiling: what any
+  write of these relationships through the driver costs before a single figure is stored).
 
 Both graphs are checked against the workspace (hosts, edges and every summed figure) before
 any figure is printed. Results also go to bench/out/neo4j.json.
@@ -111,6 +114,48 @@ def read_rate(ws: Path) -> float:
     return rows / (time.perf_counter() - t0)
 
 
+#: What creating a relationship costs this server at all, whatever GraphFlow stores on it:
+#: the same host pairs, the same batches, through the same driver, as relationships with no
+#: property and no index, then with only the unique key. The FLOW write cannot beat these.
+CEILING_QUERIES = {
+    "bare": "UNWIND range(0, size($src_ip) - 1) AS i "
+            "MATCH (s:Host {ip: $src_ip[i]}) MATCH (d:Host {ip: $dst_ip[i]}) "
+            "CREATE (s)-[:GFBenchBare]->(d)",
+    "key_only": "UNWIND range(0, size($src_ip) - 1) AS i "
+                "MATCH (s:Host {ip: $src_ip[i]}) MATCH (d:Host {ip: $dst_ip[i]}) "
+                "CREATE (s)-[:GFBenchKeyed {key: $key[i]}]->(d)",
+}
+
+
+def ceiling(driver: Any, ws: Any, batch: int) -> dict[str, int]:
+    """Relationships/s of :data:`CEILING_QUERIES` (rows read beforehand, so only the writes
+    are timed); the bench relationships are deleted again afterwards."""
+    from graphflow.db import connect
+    from graphflow.stores.neo4j import _EDGE_SQL, _arrow_reader, _columns, _edge_days
+
+    con = connect(ws)
+    batches = [{k: v for k, v in _columns(b).items() if k in ("key", "src_ip", "dst_ip")}
+               for day in _edge_days(ws) for b in _arrow_reader(con, _EDGE_SQL, [day], batch)]
+    con.close()
+    rows = sum(len(b["key"]) for b in batches)
+    driver.execute_query("CREATE CONSTRAINT gf_bench_key IF NOT EXISTS "
+                         "FOR ()-[r:GFBenchKeyed]-() REQUIRE r.key IS UNIQUE")
+    out: dict[str, int] = {}
+    with driver.session() as session:
+        for name, query in CEILING_QUERIES.items():
+            t0 = time.perf_counter()
+            for params in batches:
+                session.execute_write(lambda tx, q=query, p=params: tx.run(q, p).consume())
+            out[name] = round(rows / (time.perf_counter() - t0))
+        for query in ("MATCH ()-[r:GFBenchBare]->() CALL { WITH r DELETE r } "
+                      "IN TRANSACTIONS OF 50000 ROWS",
+                      "MATCH ()-[r:GFBenchKeyed]->() CALL { WITH r DELETE r } "
+                      "IN TRANSACTIONS OF 50000 ROWS"):
+            session.run(query).consume()
+    driver.execute_query("DROP CONSTRAINT gf_bench_key IF EXISTS")
+    return out
+
+
 def time_analyses(driver: Any, ws: Any) -> list[dict[str, object]]:
     """Each analysis, default parameters, on the embedded store and on Neo4j (same graph),
     wall seconds of one run each; the findings' ids are checked equal first."""
@@ -188,6 +233,8 @@ def main() -> None:
                 print(f"{expected.sums['flows']:>11,} flows | {t['analysis']:<22} embedded "
                       f"{t['embedded_s']:7.2f} s | neo4j {t['neo4j_s']:7.2f} s | "
                       f"{t['findings']} findings, same on both", flush=True)
+            ceil = ceiling(driver, ws, batch)
+            assert graph_counts(driver) == expected, "the ceiling runs left something behind"
             server_mb = server_peak_mb(home)
             wipe_graph(driver)  # free the session server's memory for the bulk path
             bulk_home = OUT / "neo4j-bulk-home"
@@ -215,6 +262,8 @@ def main() -> None:
                 "bulk_total_rels_per_s": round(expected.edges / (
                     bulk.export_seconds + bulk.import_seconds + index_s)),
                 "duckdb_read_rows_per_s": round(rate),
+                "ceiling_bare_rels_per_s": ceil["bare"],
+                "ceiling_key_only_rels_per_s": ceil["key_only"],
                 "wall_s": round(s1 + s2, 1), "client_reload_peak_rss_mb": round(mb2),
                 "analyses": timings,
             }
@@ -225,7 +274,8 @@ def main() -> None:
                   f"{row['reload_rels_per_s']:>8,} rels/s | bulk import "
                   f"{row['bulk_rels_per_s']:>8,} rels/s (export {row['bulk_export_s']} s, "
                   f"indexes {row['bulk_index_s']} s: {row['bulk_total_rels_per_s']:,} rels/s "
-                  f"end to end) | duckdb read {row['duckdb_read_rows_per_s']:,} rows/s",
+                  f"end to end) | duckdb read {row['duckdb_read_rows_per_s']:,} rows/s | "
+                  f"ceiling: bare {ceil['bare']:,} rels/s, key only {ceil['key_only']:,} rels/s",
                   flush=True)
         results["results"] = rows
         driver.close()
