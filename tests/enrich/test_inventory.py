@@ -17,6 +17,7 @@ from graphflow.db import connect, fetch_arrow
 from graphflow.hosts import EnrichSettings, build_hosts, read_hosts
 from graphflow.workspace import Workspace
 from ingest.enrich.inventory import InventoryError, inventory_from_text
+from tests.policy_inventory import POLICY_INVENTORY
 
 BAD_YAML = """\
 own_networks:
@@ -204,34 +205,7 @@ def test_generator_inventory_classified_exactly(form: str, generated: Path, gen_
 
 
 def test_asset_policy_countries_and_sets() -> None:
-    inv = inventory_from_text("""
-own_networks: [10.0.0.0/8, "2001:db8::/32"]
-ranges:
-  - {cidr: 10.1.0.0/16, kind: dhcp, role: workstation}
-  - {cidr: 10.2.0.0/24, kind: static}
-sets:
-  app-tier: [10.2.0.0/28]
-assets:
-  - {ip: 10.2.0.5, name: app1, role: app}
-  - {ip: 10.2.0.50, name: db1, role: database, criticality: high}
-  - ip: 10.2.0.51
-    name: db-legacy
-    role: database
-    policy:
-      inbound: {tcp/5432: [asset:app1], "tcp/1521": [10.2.0.0/28]}
-  - {ip: 10.2.0.80, name: proxy, role: proxy}
-defaults:
-  outbound: {udp/53: [any]}
-policies:
-  workstation: {outbound: {"*": [any]}}
-  app: {outbound: {"tcp/5432": [database]}}
-  database:
-    inbound: {tcp/5432: ["set:app-tier"]}
-  proxy:
-    outbound: {tcp/80: [external], tcp/443: [external]}
-    countries:
-      outbound: {deny: [KP], allow: [DE, FR, US]}
-""", "inv.yaml")
+    inv = inventory_from_text(POLICY_INVENTORY, "inv.yaml")
     countries = {"5.5.5.1": "DE", "5.5.5.2": "KP", "5.5.5.3": "BR"}
     eng = inv.policy_engine(country_of=countries.get)
 

@@ -14,6 +14,7 @@ from graphflow.stores.neo4j import load_workspace, wipe_graph
 from graphflow.workspace import Workspace
 from tests.analyses.helpers import generated_workspace
 from tests.neo4j.parity import assert_parity
+from tests.policy_inventory import POLICY_INVENTORY
 
 
 @pytest.fixture(scope="module", params=[42, 7])
@@ -68,39 +69,6 @@ def test_policy_violations_parity(loaded: tuple[neo4j.Driver, Workspace]) -> Non
         f.figures["kind"] for f in found}
 
 
-_INVENTORY = """
-own_networks: [10.0.0.0/8, "2001:db8::/32"]
-ranges:
-  - {cidr: 10.1.0.0/16, kind: dhcp, role: workstation}
-  - {cidr: 10.2.0.0/24, kind: static}
-sets:
-  app-tier: [10.2.0.0/28]
-assets:
-  - {ip: 10.2.0.5, name: app1, role: app}
-  - {ip: 10.2.0.50, name: db1, role: database, criticality: high}
-  - ip: 10.2.0.51
-    name: db-legacy
-    role: database
-    policy:
-      inbound: {tcp/5432: [asset:app1], "tcp/1521": [10.2.0.0/28]}
-  - {ip: 10.2.0.80, name: proxy, role: proxy}
-defaults:
-  outbound: {udp/53: [any]}
-policies:
-  workstation: {outbound: {"*": [any]}}
-  app:
-    outbound: {"tcp/5432": [database]}
-    countries:
-      inbound: {allow: []}
-  database:
-    inbound: {tcp/5432: ["set:app-tier"]}
-    countries:
-      inbound: {allow: [DE]}
-  proxy:
-    outbound: {tcp/80: [external], tcp/443: [external]}
-    countries:
-      outbound: {deny: [KP], allow: [DE, FR, US]}
-"""
 _COUNTRIES = {"5.5.5.1": "DE", "5.5.5.2": "KP", "5.5.5.3": "BR"}
 #: (src, dst, proto, port, state): every rule kind, and peers given as set, asset, CIDR.
 _FLOWS = [
@@ -151,7 +119,7 @@ def policy_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
             "orig_ip_bytes": "500", "resp_pkts": "4" if ok else "0",
             "resp_ip_bytes": "1100" if ok else "0", "tunnel_parents": "(empty)"})
     (root / "conn.log").write_text(zeek_tsv(rows))
-    (root / "inventory.yaml").write_text(_INVENTORY)
+    (root / "inventory.yaml").write_text(POLICY_INVENTORY)
     ws = Workspace.open(root / "ws")
     ingest_files([root / "conn.log"], ws)
     enrich(ws, assets=str(root / "inventory.yaml"), default_city_db=False)
