@@ -280,13 +280,19 @@ def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]
 
 
 def clean_buffer(lines: pa.StringArray) -> pa.Buffer:
-    """The bytes of ``lines`` back to back (each still ends with its newline)."""
+    """The bytes of ``lines`` back to back (each still ends with its newline).
+
+    >>> clean_buffer(pa.array(["a,1\\n", "b,2\\n", "c,3\\n"]).slice(1, 1)).to_pybytes()
+    b'b,2\\n'
+    """
     if len(lines) == 0:
         return pa.py_buffer(b"")
-    arr = pa.concat_arrays([lines]) if lines.offset else lines
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=len(arr) + 1)
+    # a slice of a block (a segment after a header line) is read through its own offsets:
+    # its bytes are one run of the block's data, nothing to copy
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1,
+                            offset=lines.offset * 4)
     start, end = int(offsets[0]), int(offsets[-1])
-    data = arr.buffers()[2]
+    data = lines.buffers()[2]
     return data.slice(start, end - start)
 
 
