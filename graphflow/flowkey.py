@@ -45,10 +45,6 @@ _S29 = _U64(29)
 _S32 = _U64(32)
 #: ``_MASKS[k]`` keeps the low ``k`` bytes of a little-endian word
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-#: byte -> its two hex digits as one little-endian uint16 (first digit in the low byte)
-_HEX_PAIRS = (_HEX[np.arange(256) >> 4].astype(np.uint16)
-              | (_HEX[np.arange(256) & 15].astype(np.uint16) << 8))
 
 
 def _fmix(h: np.ndarray) -> np.ndarray:
@@ -185,7 +181,7 @@ def _hex(a: np.ndarray, b: np.ndarray) -> pa.StringArray:
     both = np.empty((n, 2), dtype=">u8")
     both[:, 0] = a
     both[:, 1] = b
-    text = _HEX_PAIRS[both.view(np.uint8)].view(np.uint8)  # 2 hex digits per byte, in order
+    text = both.tobytes().hex().encode("ascii")  # big-endian lanes: digits in reading order
     offsets = np.arange(0, 32 * n + 1, 32, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
                                                   pa.py_buffer(text)])
