@@ -311,6 +311,10 @@ def normalize_ips(values: pa.Array) -> pa.Array:
     ['10.0.0.1', '2001:db8::1', None, None]
     >>> normalize_ips(pa.array(["010.0.0.1", " 10.0.0.2"])).to_pylist()
     [None, '10.0.0.2']
+    >>> normalize_ips(pa.array(["2001:db8::1", "2001:db8::1", "::1"])).to_pylist()
+    ['2001:db8::1', '2001:db8::1', '::1']
+    >>> normalize_ips(pa.array(["fe80::x", "2001:db8::1"])).to_pylist()  # answers are cached
+    [None, '2001:db8::1']
     """
     values = values.cast(pa.string())
     if isinstance(values, pa.ChunkedArray):
