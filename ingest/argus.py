@@ -281,7 +281,7 @@ def read_argus(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
     segments = iter_segments(
         path, block_bytes, progress,
-        is_header=lambda ls: header_mask(ls, "SrcAddr", "DstAddr"))
+        is_header=lambda ls: header_mask(ls, "SrcAddr", "DstAddr"), reuse=True)
 
     def blocks() -> Iterator[Converted]:
         for seg in segments:

@@ -227,7 +227,7 @@ def iter_reused_blocks(stream: IO[bytes], block_bytes: int
     return _blocks(stream, block_bytes, reuse=True)
 
 
-def line_offsets(data: bytes, step: int = 1 << 20) -> np.ndarray:
+def line_offsets(data: bytes | memoryview, step: int = 1 << 20) -> np.ndarray:
     """int32 offsets of the lines of ``data``: 0, then the position after each newline.
 
     Found a megabyte at a time, so that the comparison's mask stays in cache (about twice
@@ -245,7 +245,7 @@ def line_offsets(data: bytes, step: int = 1 << 20) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def line_block(first_line: int, data: bytes) -> LineBlock:
+def line_block(first_line: int, data: bytes | memoryview) -> LineBlock:
     """The lines of ``data`` (whole lines, as cut by :func:`iter_byte_blocks`) as an Arrow
     string array; invalid UTF-8 is replaced, never fatal."""
     offsets = line_offsets(data)
@@ -261,11 +261,14 @@ def line_block(first_line: int, data: bytes) -> LineBlock:
     return LineBlock(first_line, strings)
 
 
-def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]:
+def iter_line_blocks(stream: IO[bytes], block_bytes: int, *, reuse: bool = False
+                     ) -> Iterator[LineBlock]:
     """Cut a byte stream into blocks of whole lines, as Arrow string arrays.
 
     Row ``i`` of a block is line ``first_line + i``; every line keeps its ``\\n`` (the last
     line of a file without one gets it added). Invalid UTF-8 is replaced, never fatal.
+    ``reuse``: every block's lines are views of one buffer, valid until the next block is
+    asked for (see :func:`iter_reused_blocks`): for consumers that keep nothing of them.
 
     >>> import io
     >>> blocks = list(iter_line_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4))
@@ -273,7 +276,9 @@ def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]
     [(1, ['a\\tb\\n']), (2, ['#c\\n']), (3, ['last\\n'])]
     """
     first_line = 1
-    for data in iter_byte_blocks(stream, block_bytes):
+    blocks = (memoryview(buf)[:end] for buf, end in iter_reused_blocks(stream, block_bytes)
+              ) if reuse else iter_byte_blocks(stream, block_bytes)
+    for data in blocks:
         block = line_block(first_line, data)
         first_line += len(block.lines)
         yield block
@@ -851,20 +856,22 @@ def iter_segments(path: str, block_bytes: int, progress: ProgressFn | None, *,
                   is_header: Callable[[pa.StringArray], np.ndarray],
                   is_footer: Callable[[pa.StringArray], np.ndarray] | None = None,
                   is_skipped: Callable[[pa.StringArray], np.ndarray] | None = None,
-                  ) -> Iterator[Segment]:
+                  reuse: bool = False) -> Iterator[Segment]:
     """Cut a text file into runs of data lines, each under the header line in force.
 
     ``is_header`` marks header lines (vectorised, per block); a header that repeats the one
     in force (concatenated exports) is dropped, a different one starts a new layout.
     ``is_footer`` marks the start of a footer (nfdump's ``Summary``): it and every line up to
     the next header are not data. ``is_skipped`` marks other non-data lines (comments).
-    Neither headers, footers nor skipped lines are records.
+    Neither headers, footers nor skipped lines are records. ``reuse``: the segments' lines
+    are views of one read buffer, valid until the next segment is asked for (for readers whose
+    output holds no reference to them: Arrow's CSV parser copies what it converts).
     """
     header: str | None = None
     header_line = 0
     in_footer = False
     with open_binary(path, progress) as stream:
-        for block in iter_line_blocks(stream, block_bytes):
+        for block in iter_line_blocks(stream, block_bytes, reuse=reuse):
             lines = block.lines
             n = len(lines)
             line_nos = np.arange(block.first_line, block.first_line + n, dtype=np.int64)

@@ -162,7 +162,7 @@ def read_flowtools(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     segments = iter_segments(
         path, block_bytes, progress,
         is_header=lambda ls: lines_prefixed(ls, "#:"),
-        is_skipped=lambda ls: line_starts(ls, b"#"))
+        is_skipped=lambda ls: line_starts(ls, b"#"), reuse=True)
 
     def blocks() -> Iterator[Converted]:
         for seg in segments:

@@ -209,7 +209,7 @@ def read_nfdump(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     segments = iter_segments(
         path, block_bytes, progress,
         is_header=_is_header,
-        is_footer=lambda ls: lines_equal(ls, "Summary"))
+        is_footer=lambda ls: lines_equal(ls, "Summary"), reuse=True)
 
     def blocks() -> Iterator[Converted]:
         for seg in segments:

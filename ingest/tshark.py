@@ -326,7 +326,7 @@ def read_tshark(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     agg = Aggregator()
     segments = iter_segments(
         path, block_bytes, progress,
-        is_header=lambda ls: lines_equal(ls, header_text) & (not header_less))
+        is_header=lambda ls: lines_equal(ls, header_text) & (not header_less), reuse=True)
     for seg in segments:
         pk, rejects, non_ip, _, _ = _packets(path, seg.lines, seg.line_nos, names, roles,
                                              quoted, start, link_header)
