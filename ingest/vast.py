@@ -88,11 +88,24 @@ def sniff_vast(head: bytes) -> str | None:
     return None
 
 
-def learn_service_ports(src_ip: pa.Array, src_port: np.ndarray, dst_ip: pa.Array,
-                        dst_port: np.ndarray) -> np.ndarray:
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of an int64 array, sorted (numpy's sort is several times faster
+    here than a hash table, and than np.unique).
+
+    >>> _distinct(np.array([5, 1, 5, 3, 1])).tolist()
+    [1, 3, 5]
+    """
+    s = np.sort(keys)
+    out: np.ndarray = s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+    return out
+
+
+def learn_service_ports(src_ip: pa.Array, src_port: np.ndarray, dst_port: np.ndarray
+                        ) -> np.ndarray:
     """Boolean array of 65536: which ports the data says are services (see module doc).
 
-    ``src_port``/``dst_port`` are int arrays with -1 for "no port".
+    ``src_port``/``dst_port`` are int arrays with -1 for "no port". (Destination addresses
+    play no part: a service is known by how many distinct sources use its port.)
     """
     ok = (src_port >= 0) & (dst_port >= 0) & (src_port < 65536) & (dst_port < 65536)
     ok &= np.asarray(src_ip.is_valid(), dtype=bool)
@@ -104,7 +117,7 @@ def learn_service_ports(src_ip: pa.Array, src_port: np.ndarray, dst_ip: pa.Array
     sid = np.asarray(enc.indices, dtype=np.int64)
     sp = np.asarray(src_port, dtype=np.int64)[ok]
     dp = np.asarray(dst_port, dtype=np.int64)[ok]
-    pairs = np.asarray(pc.unique(pa.array(sid * 65536 + dp)), dtype=np.int64)
+    pairs = _distinct(sid * 65536 + dp)
     fan_all = np.bincount(pairs // 65536, minlength=len(enc.dictionary))
     fan = fan_all[fan_all > 0]
     limit = max(50.0, 10.0 * float(np.median(fan)))
@@ -112,7 +125,7 @@ def learn_service_ports(src_ip: pa.Array, src_port: np.ndarray, dst_ip: pa.Array
     sid, sp, dp = sid[keep], sp[keep], dp[keep]
     if len(sid) == 0:
         return service
-    clients = np.asarray(pc.unique(pa.array(dp * len(enc.dictionary) + sid)), dtype=np.int64)
+    clients = _distinct(dp * len(enc.dictionary) + sid)
     dst_clients = np.bincount(clients // len(enc.dictionary), minlength=65536)
     dst_recs = np.bincount(dp, minlength=65536)
     src_recs = np.bincount(sp, minlength=65536)
@@ -280,7 +293,6 @@ def _learn(blocks: list[_Block]) -> np.ndarray:
         return pa.nulls(b.tab.num_rows, pa.string())
 
     src = pa.concat_arrays([ips(b, "firstSeenSrcIp") for b in blocks])
-    dst = pa.concat_arrays([ips(b, "firstSeenDestIp") for b in blocks])
     sp = np.concatenate([b.sp for b in blocks])
     dp = np.concatenate([b.dp for b in blocks])
-    return learn_service_ports(src, sp, dst, dp)
+    return learn_service_ports(src, sp, dp)
