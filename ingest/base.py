@@ -595,6 +595,22 @@ def float_column(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
     return _checked_cast(values, _FLOAT_RE, pa.float64())
 
 
+def _replace_byte(values: pa.Array, old: str, new: str) -> pa.Array:
+    """``pc.replace_substring`` for one ASCII character by another, on the data buffer at
+    once (an ASCII byte never occurs inside a multi-byte UTF-8 sequence; lengths stay).
+
+    >>> _replace_byte(pa.array(["2011/08/10", None, "a/b/"]).slice(1), "/", "-").to_pylist()
+    [None, 'a-b-']
+    """
+    validity, offsets, data = values.buffers()
+    if data is None:
+        return values
+    raw = np.frombuffer(data, dtype=np.uint8).copy()
+    raw[raw == ord(old)] = ord(new)
+    return pa.Array.from_buffers(pa.string(), len(values), [validity, offsets, pa.py_buffer(raw)],
+                                 null_count=values.null_count, offset=values.offset)
+
+
 _DATETIME_RE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
 
 
@@ -626,9 +642,9 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
             return s.cast(pa.float64()), ok
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
-    text = pc.replace_substring(s, "/", "-") if "/" in sample else s
+    text = _replace_byte(s, "/", "-") if "/" in sample else s
     if "T" in sample:
-        text = pc.replace_substring(text, "T", " ")
+        text = _replace_byte(text, "T", " ")
     if "Z" in sample:
         text = pc.utf8_rtrim(text, characters="Z")
     try:  # fast path: all date-times written like the first ones
@@ -637,8 +653,7 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     # mixed or broken: every spelling, row by row (vectorised), bad rows flagged
-    text = pc.utf8_rtrim(pc.replace_substring(pc.replace_substring(s, "/", "-"), "T", " "),
-                         characters="Z")
+    text = pc.utf8_rtrim(_replace_byte(_replace_byte(s, "/", "-"), "T", " "), characters="Z")
     numeric = np.asarray(pc.fill_null(pc.match_substring_regex(s, _FLOAT_RE), False))
     is_dt = np.asarray(pc.fill_null(pc.match_substring_regex(text, _DATETIME_RE), False))
     dt_text = pc.if_else(pa.array(is_dt), text, pa.scalar(None, pa.string()))
