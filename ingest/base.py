@@ -555,9 +555,28 @@ def proto_names(values: pa.Array) -> pa.Array:
 
 
 def _trimmed(values: pa.Array) -> pa.Array:
+    """Text with surrounding whitespace removed (the column as it is when no value starts or
+    ends with a space, a control or a non-ASCII byte: a look at two bytes per row).
+
+    >>> _trimmed(pa.array([" a", "b", None, "c\\u00a0"])).to_pylist()
+    ['a', 'b', None, 'c']
+    >>> _trimmed(pa.array(["a", None, "", "b c"]).slice(1)).to_pylist()
+    [None, '', 'b c']
+    """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    return pc.utf8_trim_whitespace(values.cast(pa.string()))
+    values = values.cast(pa.string())
+    _, offsets, data = values.buffers()
+    if data is None:
+        return values
+    ends = np.frombuffer(offsets, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    first, last = ends[:-1], ends[1:]
+    filled = last > first
+    raw = np.frombuffer(data, dtype=np.uint8)
+    edges = np.concatenate([raw[first[filled]], raw[last[filled] - 1]])
+    if not ((edges <= 32) | (edges >= 0x80)).any():
+        return values
+    return pc.utf8_trim_whitespace(values)
 
 
 _INT_RE = r"^[-+]?\d+$"
