@@ -284,6 +284,13 @@ def iter_line_blocks(stream: IO[bytes], block_bytes: int, *, reuse: bool = False
         yield block
 
 
+def _offsets(values: pa.StringArray) -> np.ndarray:
+    """The int32 offsets of a string array's values into its data buffer (a view, honouring
+    a slice's offset): value ``i`` is ``data[offsets[i]:offsets[i + 1]]``."""
+    return np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1,
+                         offset=values.offset * 4)
+
+
 def clean_buffer(lines: pa.StringArray) -> pa.Buffer:
     """The bytes of ``lines`` back to back (each still ends with its newline).
 
@@ -294,8 +301,7 @@ def clean_buffer(lines: pa.StringArray) -> pa.Buffer:
         return pa.py_buffer(b"")
     # a slice of a block (a segment after a header line) is read through its own offsets:
     # its bytes are one run of the block's data, nothing to copy
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1,
-                            offset=lines.offset * 4)
+    offsets = _offsets(lines)
     start, end = int(offsets[0]), int(offsets[-1])
     data = lines.buffers()[2]
     return data.slice(start, end - start)
@@ -566,10 +572,10 @@ def _trimmed(values: pa.Array) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     values = values.cast(pa.string())
-    _, offsets, data = values.buffers()
+    data = values.buffers()[2]
     if data is None:
         return values
-    ends = np.frombuffer(offsets, dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    ends = _offsets(values)
     first, last = ends[:-1], ends[1:]
     filled = last > first
     raw = np.frombuffer(data, dtype=np.uint8)
@@ -988,8 +994,7 @@ def line_starts(lines: pa.StringArray, chars: bytes) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=n + 1,
-                            offset=lines.offset * 4)
+    offsets = _offsets(lines)
     data = lines.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     nonempty = offsets[1:] > offsets[:-1]

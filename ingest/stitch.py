@@ -65,6 +65,15 @@ def _one_way(t: pa.Table) -> np.ndarray:
     return mask
 
 
+def _start_order(starts: np.ndarray) -> np.ndarray | None:
+    """None when ``starts`` is already in order (time-ordered input, the common case), else
+    the stable order that sorts it."""
+    if len(starts) < 2 or bool((starts[1:] >= starts[:-1]).all()):
+        return None
+    order: np.ndarray = np.argsort(starts, kind="stable")
+    return order
+
+
 def _np(col: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     return np.array(pc.fill_null(arr, fill).to_numpy(zero_copy_only=False))
@@ -96,9 +105,8 @@ class Stitcher:
         ts = _np(table.column("ts").cast(pa.int64()))
         plain = table.drop_columns([FLAGS, END])
         if not one_way.any():
-            if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
-                return plain
-            return plain.take(pa.array(np.argsort(ts, kind="stable")))
+            order = _start_order(ts)
+            return plain if order is None else plain.take(pa.array(order))
         sub_pos = np.flatnonzero(one_way)
         out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
         # the joined rows go back where they were (the originator's place; their other
@@ -116,10 +124,8 @@ class Stitcher:
             plain = plain.set_column(i, plain.schema.field(name), pc.replace_with_mask(
                 col, patch, out.column(name).combine_chunks().cast(col.type)))
         result = plain.filter(pa.array(~one_way | mask))
-        start = _np(result.column("ts").cast(pa.int64()))
-        if len(start) < 2 or bool((start[1:] >= start[:-1]).all()):
-            return result
-        return result.take(pa.array(np.argsort(start, kind="stable")))
+        order = _start_order(_np(result.column("ts").cast(pa.int64())))
+        return result if order is None else result.take(pa.array(order))
 
     def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
                 ) -> tuple[pa.Table, np.ndarray]:
@@ -283,8 +289,7 @@ class Stitcher:
             t = t.set_column(i, t.schema.field(name), arr.cast(t.schema.field(name).type))
         out = t.filter(pa.array(out_mask)).drop_columns([FLAGS, END])
         kept = np.flatnonzero(out_mask)
-        out_ts = new_ts[out_mask]
-        if len(out_ts) < 2 or bool((out_ts[1:] >= out_ts[:-1]).all()):
-            return out, kept  # already in start order (time-ordered input): no sort needed
-        order = np.argsort(out_ts, kind="stable")
-        return out.take(pa.array(order)), kept[order]
+        by_start = _start_order(new_ts[out_mask])
+        if by_start is None:
+            return out, kept
+        return out.take(pa.array(by_start)), kept[by_start]
