@@ -34,13 +34,20 @@ file are still found; at the end of the file everything left is emitted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphflow.flowkey import mix64
-from ingest.base import flag_letters, flag_pair_state
+from ingest.base import _offsets, flag_letters, flag_pair_state
+
+_native: ModuleType | None
+try:
+    import ingest._native as _native
+except ImportError:  # not built (no C compiler): the numpy twins give the same results
+    _native = None
 
 __all__ = ["DEFAULT_WINDOW_S", "END", "FLAGS", "Stitcher"]
 
@@ -77,6 +84,122 @@ def _start_order(starts: np.ndarray) -> np.ndarray | None:
 def _np(col: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     return np.array(pc.fill_null(arr, fill).to_numpy(zero_copy_only=False))
+
+
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _pairs_numpy(t: pa.Table, ts: np.ndarray, end: np.ndarray, flags: np.ndarray,
+                 sport: np.ndarray, dport: np.ndarray, window_us: int) -> Pairs:
+    """The join of one-way records ``t`` (the reference of ``ingest._native.pair``):
+    ``(fwd, orig, resp, absorbed_into)`` -- per row whether its source is the smaller
+    endpoint; the originator and responder rows of each pair; per row the originator a
+    leftover record joins, else -1. ``end`` >= ``ts``, both in microseconds."""
+    n = t.num_rows
+    sip = t.column("src_ip").combine_chunks()
+    dip = t.column("dst_ip").combine_chunks()
+    # orientation-free key from integer ids (no text built per row): the endpoint with the
+    # smaller (address id, port) first
+    ids = np.asarray(pc.dictionary_encode(pa.concat_arrays([sip, dip])).indices,
+                     dtype=np.int64)
+    sid, did = ids[:n], ids[n:]
+    fwd = (sid < did) | ((sid == did) & (sport <= dport))
+    lo_id, hi_id = np.where(fwd, sid, did), np.where(fwd, did, sid)
+    lo_p = np.where(fwd, sport, dport) + 1
+    hi_p = np.where(fwd, dport, sport) + 1
+    prid = np.asarray(pc.dictionary_encode(t.column("proto").combine_chunks()).indices,
+                      dtype=np.int64)
+    # rows are grouped by a 64-bit mix of (lo_id, hi_id, lo_p, hi_p, proto) -- cheaper than
+    # numbering the pairs with a hash table; neighbours in that order are then compared
+    # field by field, so a collision can never join two different 5-tuples
+    key = mix64(lo_id, hi_id, (lo_p << 17) | hi_p, prid)
+    # originator score (lower = more likely the originator) for equal start times
+    syn_only = (flags >= 0) & ((flags & 0x02) > 0) & ((flags & 0x10) == 0)
+    syn_ack = (flags >= 0) & ((flags & 0x12) == 0x12)
+    score = np.where(syn_only, 0, np.where(syn_ack, 4, 2)) + (sport < dport).astype(int)
+    # by key, start, score, then position (lexsort is stable); ts >= 0 (validated) and
+    # score < 8, so start and score fold into one integer
+    order = np.lexsort((ts * 8 + score, key))
+    o = fwd[order]
+    s_ts, s_end = ts[order], end[order]
+    # same_tuple[i]: sorted rows i and i + 1 are the same 5-tuple
+    same_tuple = np.ones(max(n - 1, 0), dtype=bool)
+    for part in (key, lo_id, hi_id, lo_p, hi_p, prid):
+        sp = part[order]
+        same_tuple &= sp[:-1] == sp[1:]
+    cand = np.zeros(n, dtype=bool)
+    if n > 1:
+        cand[:-1] = (same_tuple & (o[:-1] != o[1:])
+                     & (s_ts[1:] <= s_end[:-1] + window_us))
+    # greedy, left to right: within a run of consecutive candidates take every other one
+    take = np.zeros(n, dtype=bool)
+    if cand.any():
+        idx = np.flatnonzero(cand)
+        run_start = np.r_[True, idx[1:] != idx[:-1] + 1]
+        run_id = np.cumsum(run_start) - 1
+        first = idx[run_start][run_id]
+        take[idx[(idx - first) % 2 == 0]] = True
+    orig_pos = np.flatnonzero(take)
+    resp_pos = orig_pos + 1
+    orig = order[orig_pos]
+    resp = order[resp_pos]
+    paired = np.zeros(n, dtype=bool)
+    paired[orig] = True
+    paired[resp] = True
+    new_end = end.copy()
+    new_end[orig] = np.maximum(end[orig], end[resp])
+    # leftovers: an unpaired one-way record next to a stitched pair of the same 5-tuple
+    # (a direction the exporter split in two, or two exchanges within one second) joins
+    # that pair, on the side its direction says
+    absorbed_into = np.full(n, -1, np.int64)
+    if len(orig_pos):
+        pos = np.arange(n)
+        is_anchor = np.zeros(n, dtype=bool)
+        is_anchor[orig_pos] = True
+        run_start = np.r_[True, ~same_tuple] if n > 1 else np.ones(1, dtype=bool)
+        run_first = np.maximum.accumulate(np.where(run_start, pos, 0))
+        prev_anchor = np.maximum.accumulate(np.where(is_anchor, pos, -1))
+        prev_anchor = np.where(prev_anchor >= run_first, prev_anchor, -1)
+        nxt = np.where(is_anchor, pos, n)[::-1]
+        next_anchor = np.minimum.accumulate(nxt)[::-1]
+        run_last = np.r_[~same_tuple, True] if n > 1 else np.ones(1, dtype=bool)
+        run_end = np.minimum.accumulate(np.where(run_last, pos, n)[::-1])[::-1]
+        next_anchor = np.where(next_anchor <= run_end, next_anchor, -1)
+        s_paired = paired[order]
+        loose = ~s_paired
+        a_end = np.where(prev_anchor >= 0, new_end[order[np.maximum(prev_anchor, 0)]], 0)
+        use_prev = loose & (prev_anchor >= 0) & (s_ts <= a_end + window_us)
+        a_ts = np.where(next_anchor >= 0, ts[order[np.maximum(next_anchor, 0)]], 0)
+        use_next = loose & ~use_prev & (next_anchor >= 0) & (a_ts <= s_end + window_us)
+        target = np.where(use_prev, prev_anchor, np.where(use_next, next_anchor, -1))
+        hit = target >= 0
+        absorbed_into[order[hit]] = order[target[hit]]
+    return fwd, orig, resp, absorbed_into
+
+
+def _pairs_native(t: pa.Table, ts: np.ndarray, end: np.ndarray, flags: np.ndarray,
+                  sport: np.ndarray, dport: np.ndarray, window_us: int) -> Pairs:
+    """:func:`_pairs_numpy` in one native pass: a hash table groups the 5-tuples (no sort of
+    the whole block), each group is ordered by start and score and walked once."""
+    assert _native is not None
+    n = t.num_rows
+
+    def strings(name: str) -> tuple[np.ndarray, pa.Buffer]:
+        col = t.column(name).combine_chunks()
+        if col.null_count:
+            col = pc.fill_null(col, "")
+        col = col.cast(pa.string())
+        return np.ascontiguousarray(_offsets(col)), col.buffers()[2] or pa.py_buffer(b"")
+
+    fwd = np.empty(n, np.uint8)
+    partner = np.empty(n, np.int64)
+    absorbed_into = np.empty(n, np.int64)
+    _native.pair(n, *strings("src_ip"), *strings("dst_ip"), *strings("proto"),
+                 np.ascontiguousarray(sport, np.int64), np.ascontiguousarray(dport, np.int64),
+                 np.ascontiguousarray(flags, np.int64), np.ascontiguousarray(ts, np.int64),
+                 np.ascontiguousarray(end, np.int64), window_us, fwd, partner, absorbed_into)
+    orig = np.flatnonzero(partner >= 0)
+    return fwd.view(bool), orig, partner[orig], absorbed_into
 
 
 @dataclass
@@ -140,84 +263,13 @@ class Stitcher:
         flags = _np(t.column(FLAGS), -1)
         sport = _np(t.column("src_port").cast(pa.int64()), -1)
         dport = _np(t.column("dst_port").cast(pa.int64()), -1)
-        sip = t.column("src_ip").combine_chunks()
-        dip = t.column("dst_ip").combine_chunks()
-        # orientation-free key from integer ids (no text built per row): the endpoint with the
-        # smaller (address id, port) first
-        ids = np.asarray(pc.dictionary_encode(pa.concat_arrays([sip, dip])).indices,
-                         dtype=np.int64)
-        sid, did = ids[:n], ids[n:]
-        fwd = (sid < did) | ((sid == did) & (sport <= dport))
-        lo_id, hi_id = np.where(fwd, sid, did), np.where(fwd, did, sid)
-        lo_p = np.where(fwd, sport, dport) + 1
-        hi_p = np.where(fwd, dport, sport) + 1
-        prid = np.asarray(pc.dictionary_encode(t.column("proto").combine_chunks()).indices,
-                          dtype=np.int64)
-        # rows are grouped by a 64-bit mix of (lo_id, hi_id, lo_p, hi_p, proto) -- cheaper than
-        # numbering the pairs with a hash table; neighbours in that order are then compared
-        # field by field, so a collision can never join two different 5-tuples
-        key = mix64(lo_id, hi_id, (lo_p << 17) | hi_p, prid)
-        # originator score (lower = more likely the originator) for equal start times
-        syn_only = (flags >= 0) & ((flags & 0x02) > 0) & ((flags & 0x10) == 0)
-        syn_ack = (flags >= 0) & ((flags & 0x12) == 0x12)
-        score = np.where(syn_only, 0, np.where(syn_ack, 4, 2)) + (sport < dport).astype(int)
-        # by key, start, score, then position (lexsort is stable); ts >= 0 (validated) and
-        # score < 8, so start and score fold into one integer
-        order = np.lexsort((ts * 8 + score, key))
-        o = fwd[order]
-        s_ts, s_end = ts[order], end[order]
-        # same_tuple[i]: sorted rows i and i + 1 are the same 5-tuple
-        same_tuple = np.ones(max(n - 1, 0), dtype=bool)
-        for part in (key, lo_id, hi_id, lo_p, hi_p, prid):
-            sp = part[order]
-            same_tuple &= sp[:-1] == sp[1:]
-        cand = np.zeros(n, dtype=bool)
-        if n > 1:
-            cand[:-1] = (same_tuple & (o[:-1] != o[1:])
-                         & (s_ts[1:] <= s_end[:-1] + window_us))
-        # greedy, left to right: within a run of consecutive candidates take every other one
-        take = np.zeros(n, dtype=bool)
-        if cand.any():
-            idx = np.flatnonzero(cand)
-            run_start = np.r_[True, idx[1:] != idx[:-1] + 1]
-            run_id = np.cumsum(run_start) - 1
-            first = idx[run_start][run_id]
-            take[idx[(idx - first) % 2 == 0]] = True
-        orig_pos = np.flatnonzero(take)
-        resp_pos = orig_pos + 1
-        orig = order[orig_pos]
-        resp = order[resp_pos]
+        pairs = _pairs_native if _native is not None else _pairs_numpy
+        fwd, orig, resp, absorbed_into = pairs(t, ts, end, flags, sport, dport, window_us)
         paired = np.zeros(n, dtype=bool)
         paired[orig] = True
         paired[resp] = True
         new_end = end.copy()
         new_end[orig] = np.maximum(end[orig], end[resp])
-        # leftovers: an unpaired one-way record next to a stitched pair of the same 5-tuple
-        # (a direction the exporter split in two, or two exchanges within one second) joins
-        # that pair, on the side its direction says
-        absorbed_into = np.full(n, -1, np.int64)
-        if len(orig_pos):
-            pos = np.arange(n)
-            is_anchor = np.zeros(n, dtype=bool)
-            is_anchor[orig_pos] = True
-            run_start = np.r_[True, ~same_tuple] if n > 1 else np.ones(1, dtype=bool)
-            run_first = np.maximum.accumulate(np.where(run_start, pos, 0))
-            prev_anchor = np.maximum.accumulate(np.where(is_anchor, pos, -1))
-            prev_anchor = np.where(prev_anchor >= run_first, prev_anchor, -1)
-            nxt = np.where(is_anchor, pos, n)[::-1]
-            next_anchor = np.minimum.accumulate(nxt)[::-1]
-            run_last = np.r_[~same_tuple, True] if n > 1 else np.ones(1, dtype=bool)
-            run_end = np.minimum.accumulate(np.where(run_last, pos, n)[::-1])[::-1]
-            next_anchor = np.where(next_anchor <= run_end, next_anchor, -1)
-            s_paired = paired[order]
-            loose = ~s_paired
-            a_end = np.where(prev_anchor >= 0, new_end[order[np.maximum(prev_anchor, 0)]], 0)
-            use_prev = loose & (prev_anchor >= 0) & (s_ts <= a_end + window_us)
-            a_ts = np.where(next_anchor >= 0, ts[order[np.maximum(next_anchor, 0)]], 0)
-            use_next = loose & ~use_prev & (next_anchor >= 0) & (a_ts <= s_end + window_us)
-            target = np.where(use_prev, prev_anchor, np.where(use_next, next_anchor, -1))
-            hit = target >= 0
-            absorbed_into[order[hit]] = order[target[hit]]
         absorbed = absorbed_into >= 0
         # carry: one-way records that are not paired and may still meet their other half
         keep = np.ones(n, dtype=bool)
