@@ -143,31 +143,39 @@ def _map_state(state: pa.Array, proto: pa.Array, dir_: pa.Array | None, src_pkts
     wid_d = np.array([_ARGUS_WORDS.index(t) if t in _ARGUS_WORDS else -1 for t in texts])
     zeek_d = np.array([t in CONN_STATES for t in texts])
     idx = np.asarray(pc.fill_null(enc.indices, len(texts) - 1), dtype=np.int64)
-    text = pa.array(texts, pa.string()).take(pa.array(idx))
-    pair, wid, zeek = pair_d[idx], wid_d[idx], zeek_d[idx]
     back = (dst_pkts > 0) | (dst_bytes > 0)
     if dir_ is not None:
         # "<->", "<?>", "<-" ... : the responder sent something (when counters do not say)
         both = _dir_back(dir_) & (dst_pkts < 0) & (dst_bytes < 0)
         back = back | both
+    is_tcp_row = np.asarray(pc.fill_null(pc.equal(proto, "tcp"), False))
+    # the answer depends on (State, TCP or not, responder sent something) only: decided for
+    # each such combination (4 per distinct State), then spread to the rows by one take
+    key = idx * 4 + is_tcp_row * 2 + back
+    c_idx = np.repeat(np.arange(len(texts)), 4)
+    c_tcp = np.tile(np.array([False, False, True, True]), len(texts))
+    c_back = np.tile(np.array([False, True, False, True]), len(texts))
+    text = pa.array(texts, pa.string()).take(pa.array(c_idx))
+    pair, wid, zeek = pair_d[c_idx], wid_d[c_idx], zeek_d[c_idx]
     # flag pairs: src letters before "_", dst letters after
-    s_bits = s_bits_d[idx]
-    pair_state = flag_pair_state(proto, s_bits, d_bits_d[idx], np.where(back, 1, 0))
+    s_bits = s_bits_d[c_idx]
+    pair_state = flag_pair_state(pa.array(np.where(c_tcp, "tcp", "udp")), s_bits,
+                                 d_bits_d[c_idx], np.where(c_back, 1, 0))
     # Argus' own state words
-    is_tcp = np.asarray(pc.fill_null(pc.equal(proto, "tcp"), False))
     attempt = (wid >= 0) & (wid <= 2)
     names = ["S0", "OTH", "S1", "SF", "RSTO", "CON", "INT"]
-    code = np.where(is_tcp, np.select(
-        [attempt & ~back, attempt, (wid == 3) | (wid == 4), (wid == 5) | (wid == 6), wid == 7],
-        [0, 1, 2, 3, 4], default=-1), np.where(back | (wid == 3) | (wid == 4) | (wid == 8),
-                                                5, 6))
+    code = np.where(c_tcp, np.select(
+        [attempt & ~c_back, attempt, (wid == 3) | (wid == 4), (wid == 5) | (wid == 6),
+         wid == 7], [0, 1, 2, 3, 4], default=-1),
+        np.where(c_back | (wid == 3) | (wid == 4) | (wid == 8), 5, 6))
     named = pa.array(names, pa.string()).take(pa.array(np.maximum(code, 0).astype(np.int32),
                                                        mask=code < 0))
     named = pc.if_else(pa.array(zeek), text, named)
     out = pc.if_else(pa.array(pair), pair_state, named)
-    own = pair & is_tcp
+    own = pair & c_tcp
     flags = pc.if_else(pa.array(own), text, pa.scalar(None, pa.string()))
-    return out, flags, np.where(own, s_bits, -1)
+    rows = pa.array(key)
+    return out.take(rows), flags.take(rows), np.where(own, s_bits, -1)[key]
 
 
 def _np_int(a: pa.Array) -> np.ndarray:

@@ -232,23 +232,23 @@ class Stitcher:
             return plain if order is None else plain.take(pa.array(order))
         sub_pos = np.flatnonzero(one_way)
         out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
-        # the joined rows go back where they were (the originator's place; their other
-        # halves and absorbed pieces drop out): only the columns the join rewrites change
+        # each flow is taken from its place in the block: a biflow from the block as it is, a
+        # joined record from the join's output (at its originator's place; the other half and
+        # absorbed pieces drop out) -- one take over both, in position order, then by start
+        n = table.num_rows
+        source = np.full(n, -1, np.int64)
+        bi = np.flatnonzero(~one_way)
+        source[bi] = bi
         at = sub_pos[kept]
-        by_pos = np.argsort(at, kind="stable")
-        at = at[by_pos]
-        out = out.take(pa.array(by_pos))
-        mask = np.zeros(table.num_rows, dtype=bool)
-        mask[at] = True
-        patch = pa.array(mask)
-        for name in _REWRITTEN:
-            i = plain.schema.get_field_index(name)
-            col = plain.column(i).combine_chunks()
-            plain = plain.set_column(i, plain.schema.field(name), pc.replace_with_mask(
-                col, patch, out.column(name).combine_chunks().cast(col.type)))
-        result = plain.filter(pa.array(~one_way | mask))
-        order = _start_order(_np(result.column("ts").cast(pa.int64())))
-        return result if order is None else result.take(pa.array(order))
+        source[at] = n + np.arange(len(at))
+        starts = ts.copy()
+        starts[at] = _np(out.column("ts").cast(pa.int64()))
+        live = source >= 0
+        rows = source[live]
+        order = _start_order(starts[live])
+        if order is not None:
+            rows = rows[order]
+        return pa.concat_tables([plain, out]).take(pa.array(rows))
 
     def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
                 ) -> tuple[pa.Table, np.ndarray]:
