@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 typedef struct {
     const int32_t *off;
@@ -110,84 +111,42 @@ static void release(pybuf *bufs, int n) {
         if (bufs[i].ok) PyBuffer_Release(&bufs[i].b);
 }
 
-PyDoc_STRVAR(pair_doc,
-"pair(n, src_off, src_data, dst_off, dst_data, proto_off, proto_data, sport, dport, flags,\n"
-"     ts, end, window_us, fwd, partner, absorbed_into) -> None\n\n"
-"The join of ingest.stitch for n one-way records. Inputs: the src/dst address and protocol\n"
-"strings (int32 offsets and data), int64 ports (-1 none), flags (-1 unknown), start and end\n"
-"(end >= start) in microseconds. Outputs (filled): fwd (uint8, 1 when src is the smaller\n"
-"endpoint), partner (int64, the responder's row for an originator, else -1), absorbed_into\n"
-"(int64, the originator a leftover record joins, else -1).");
-
-static PyObject *pair(PyObject *self, PyObject *args) {
-    Py_ssize_t n;
-    PyObject *o[15];
-    long long window;
-    if (!PyArg_ParseTuple(args, "nOOOOOOOOOOOLOOO", &n, &o[0], &o[1], &o[2], &o[3], &o[4],
-                          &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &window, &o[11], &o[12],
-                          &o[13]))
-        return NULL;
-    if (n < 0 || n > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "pair: n out of range");
-        return NULL;
-    }
-    pybuf b[14];
-    memset(b, 0, sizeof b);
-    static const char *names[] = {"src_off", "src_data", "dst_off", "dst_data", "proto_off",
-                                  "proto_data", "sport", "dport", "flags", "ts", "end",
-                                  "fwd", "partner", "absorbed_into"};
-    static const Py_ssize_t sizes[] = {4, 0, 4, 0, 4, 0, 8, 8, 8, 8, 8, 1, 8, 8};
-    for (int i = 0; i < 14; i++) {
-        Py_ssize_t count = (sizes[i] == 4) ? n + 1 : n;
-        if (get_buf(o[i], &b[i], i >= 11, sizes[i], count, names[i]) < 0) {
-            release(b, 14);
-            return NULL;
-        }
-    }
-    strcol src = {b[0].b.buf, b[1].b.buf, (const uint8_t *)b[1].b.buf + b[1].b.len},
-           dst = {b[2].b.buf, b[3].b.buf, (const uint8_t *)b[3].b.buf + b[3].b.len},
-           pro = {b[4].b.buf, b[5].b.buf, (const uint8_t *)b[5].b.buf + b[5].b.len};
-    const int64_t *sport = b[6].b.buf, *dport = b[7].b.buf, *flags = b[8].b.buf,
-                  *ts = b[9].b.buf, *end = b[10].b.buf;
-    uint8_t *fwd = b[11].b.buf;
-    int64_t *partner = b[12].b.buf, *absorbed = b[13].b.buf;
-
+/* Rows grouped by orientation-free 5-tuple (address, port, address, port, protocol; the
+ * endpoint with the smaller (address, port) first). Fills fwd[i] (1: the source is that
+ * smaller endpoint), gstart[0..ngroups] (group g's rows are rows[gstart[g]..gstart[g+1]]) and
+ * rows (each group's rows in row order). Groups are numbered by first appearance. Returns the
+ * number of groups, or -1 when out of memory. Runs without the GIL. */
+static int64_t group_by_tuple(int64_t n, const strcol *src, const strcol *dst, const strcol *pro,
+                              const int64_t *sport, const int64_t *dport, uint8_t *fwd,
+                              int64_t *gstart, int64_t *rows) {
     size_t cap = 16;
     while (cap < (size_t)n * 2) cap <<= 1;
     slot *slots = malloc(cap * sizeof(slot));
-    int64_t *group = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    int32_t *group = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
     int64_t *last = malloc((size_t)(n ? n : 1) * sizeof(int64_t)); /* group -> its last row */
-    int64_t *gstart = malloc((size_t)(n + 2) * sizeof(int64_t));
-    sortent *ord = malloc((size_t)(n ? n : 1) * sizeof(sortent));
-    int64_t *anchor_end = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     uint64_t *hashes = malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
-    if (!slots || !group || !last || !gstart || !ord || !anchor_end || !hashes) {
-        free(slots); free(group); free(last); free(gstart); free(ord); free(anchor_end);
-        free(hashes);
-        release(b, 14);
-        return PyErr_NoMemory();
+    if (!slots || !group || !last || !hashes) {
+        free(slots); free(group); free(last); free(hashes);
+        return -1;
     }
-    Py_BEGIN_ALLOW_THREADS
     memset(slots, 0xff, cap * sizeof(slot));
     int64_t ngroups = 0;
     size_t mask = cap - 1;
     /* the hashes first, so that the probes can fetch their slots ahead */
     for (int64_t i = 0; i < n; i++) {
-        int c = cmp_str(&src, i, &dst, i);
+        int c = cmp_str(src, i, dst, i);
         int f = c < 0 || (c == 0 && sport[i] <= dport[i]);
         fwd[i] = (uint8_t)f;
-        partner[i] = -1;
-        absorbed[i] = -1;
-        const strcol *lc = f ? &src : &dst, *hc = f ? &dst : &src;
+        const strcol *lc = f ? src : dst, *hc = f ? dst : src;
         int64_t lp = f ? sport[i] : dport[i], hp = f ? dport[i] : sport[i];
         uint64_t h = hash_str(hc, i, hash_str(lc, i, 0));
-        h = hash_str(&pro, i, h);
+        h = hash_str(pro, i, h);
         hashes[i] = mix(h ^ (uint64_t)lp ^ ((uint64_t)hp << 20) ^ ((uint64_t)hp >> 44));
     }
     for (int64_t i = 0; i < n; i++) {
         if (i + 16 < n) __builtin_prefetch(&slots[(size_t)hashes[i + 16] & mask], 1);
         int f = fwd[i];
-        const strcol *lc = f ? &src : &dst, *hc = f ? &dst : &src;
+        const strcol *lc = f ? src : dst, *hc = f ? dst : src;
         int64_t lp = f ? sport[i] : dport[i], hp = f ? dport[i] : sport[i];
         uint64_t h = hashes[i];
         uint32_t tag = (uint32_t)(h >> 32);
@@ -198,17 +157,17 @@ static PyObject *pair(PyObject *self, PyObject *args) {
                 slots[s].tag = tag;
                 slots[s].group = (int32_t)ngroups;
                 last[ngroups] = i;
-                group[i] = ngroups++;
+                group[i] = (int32_t)ngroups++;
                 break;
             }
             if (slots[s].tag == tag) {
                 /* the group's last row so far: in time-ordered input it is near, in cache */
                 int64_t j = last[g];
                 int fj = fwd[j];
-                const strcol *ljc = fj ? &src : &dst, *hjc = fj ? &dst : &src;
+                const strcol *ljc = fj ? src : dst, *hjc = fj ? dst : src;
                 int64_t ljp = fj ? sport[j] : dport[j], hjp = fj ? dport[j] : sport[j];
                 if (lp == ljp && hp == hjp && eq_str(lc, i, ljc, j) && eq_str(hc, i, hjc, j)
-                    && eq_str(&pro, i, &pro, j)) {
+                    && eq_str(pro, i, pro, j)) {
                     group[i] = g;
                     last[g] = i;
                     break;
@@ -217,17 +176,32 @@ static PyObject *pair(PyObject *self, PyObject *args) {
             s = (s + 1) & mask;
         }
     }
-    /* rows grouped by 5-tuple (stable counting sort), each group by (start, score, row) */
+    /* stable counting sort by group */
     memset(gstart, 0, (size_t)(ngroups + 2) * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) gstart[group[i] + 2]++;
     for (int64_t g = 0; g < ngroups; g++) gstart[g + 2] += gstart[g + 1];
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) rows[gstart[group[i] + 1]++] = i;
+    free(slots); free(group); free(last); free(hashes);
+    return ngroups;
+}
+
+/* pair()'s walk: each group ordered by (start, originator score, row), then the pairs and
+ * the leftovers (see ingest.stitch). */
+static void pair_groups(int64_t n, int64_t ngroups, const int64_t *gstart, const int64_t *rows,
+                        const uint8_t *fwd, const int64_t *sport, const int64_t *dport,
+                        const int64_t *flags, const int64_t *ts, const int64_t *end,
+                        int64_t window, sortent *ord, int64_t *anchor_end, int64_t *partner,
+                        int64_t *absorbed) {
+    for (int64_t k = 0; k < n; k++) {
+        int64_t i = rows[k];
         int64_t fl = flags[i];
         int syn_only = fl >= 0 && (fl & 0x02) && !(fl & 0x10);
         int syn_ack = fl >= 0 && (fl & 0x12) == 0x12;
         int64_t score = (syn_only ? 0 : (syn_ack ? 4 : 2)) + (sport[i] < dport[i]);
         sortent e = {ts[i] * 8 + score, i};
-        ord[gstart[group[i] + 1]++] = e;
+        ord[k] = e;
+        partner[i] = -1;
+        absorbed[i] = -1;
     }
     for (int64_t g = 0; g < ngroups; g++) {
         int64_t a = gstart[g], z = gstart[g + 1];
@@ -272,15 +246,210 @@ static PyObject *pair(PyObject *self, PyObject *args) {
             if (ts[next] <= end[r] + window) absorbed[r] = next;
         }
     }
+}
+
+PyDoc_STRVAR(pair_doc,
+"pair(n, src_off, src_data, dst_off, dst_data, proto_off, proto_data, sport, dport, flags,\n"
+"     ts, end, window_us, fwd, partner, absorbed_into) -> None\n\n"
+"The join of ingest.stitch for n one-way records. Inputs: the src/dst address and protocol\n"
+"strings (int32 offsets and data), int64 ports (-1 none), flags (-1 unknown), start and end\n"
+"(end >= start) in microseconds. Outputs (filled): fwd (uint8, 1 when src is the smaller\n"
+"endpoint), partner (int64, the responder's row for an originator, else -1), absorbed_into\n"
+"(int64, the originator a leftover record joins, else -1).");
+
+static PyObject *pair(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *o[15];
+    long long window;
+    if (!PyArg_ParseTuple(args, "nOOOOOOOOOOOLOOO", &n, &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &window, &o[11], &o[12],
+                          &o[13]))
+        return NULL;
+    if (n < 0 || n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "pair: n out of range");
+        return NULL;
+    }
+    pybuf b[14];
+    memset(b, 0, sizeof b);
+    static const char *names[] = {"src_off", "src_data", "dst_off", "dst_data", "proto_off",
+                                  "proto_data", "sport", "dport", "flags", "ts", "end",
+                                  "fwd", "partner", "absorbed_into"};
+    static const Py_ssize_t sizes[] = {4, 0, 4, 0, 4, 0, 8, 8, 8, 8, 8, 1, 8, 8};
+    for (int i = 0; i < 14; i++) {
+        Py_ssize_t count = (sizes[i] == 4) ? n + 1 : n;
+        if (get_buf(o[i], &b[i], i >= 11, sizes[i], count, names[i]) < 0) {
+            release(b, 14);
+            return NULL;
+        }
+    }
+    strcol src = {b[0].b.buf, b[1].b.buf, (const uint8_t *)b[1].b.buf + b[1].b.len},
+           dst = {b[2].b.buf, b[3].b.buf, (const uint8_t *)b[3].b.buf + b[3].b.len},
+           pro = {b[4].b.buf, b[5].b.buf, (const uint8_t *)b[5].b.buf + b[5].b.len};
+    const int64_t *sport = b[6].b.buf, *dport = b[7].b.buf, *flags = b[8].b.buf,
+                  *ts = b[9].b.buf, *end = b[10].b.buf;
+    uint8_t *fwd = b[11].b.buf;
+    int64_t *partner = b[12].b.buf, *absorbed = b[13].b.buf;
+
+    int64_t *gstart = malloc((size_t)(n + 2) * sizeof(int64_t));
+    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    sortent *ord = malloc((size_t)(n ? n : 1) * sizeof(sortent));
+    int64_t *anchor_end = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    int64_t ngroups = -1;
+    Py_BEGIN_ALLOW_THREADS
+    if (gstart && rows && ord && anchor_end)
+        ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, gstart, rows);
+    if (ngroups >= 0)
+        pair_groups(n, ngroups, gstart, rows, fwd, sport, dport, flags, ts, end, window, ord,
+                    anchor_end, partner, absorbed);
     Py_END_ALLOW_THREADS
-    free(slots); free(group); free(last); free(gstart); free(ord); free(anchor_end);
-    free(hashes);
+    free(gstart); free(rows); free(ord); free(anchor_end);
     release(b, 14);
+    if (ngroups < 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
+}
+
+typedef struct {
+    double first;
+    int64_t line;
+    int64_t row;
+} pktent;
+
+static int cmp_pktent(const void *a, const void *b) {
+    const pktent *x = a, *y = b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+PyDoc_STRVAR(aggregate_doc,
+"aggregate(n, src_off, src_data, dst_off, dst_data, proto_off, proto_data, sport, dport,\n"
+"          first, last, line, fwd_bytes, rev_bytes, fwd_pkts, rev_pkts, fwd_flags,\n"
+"          rev_flags, idle, active, out_start, out_first, out_last, out_fwd_bytes,\n"
+"          out_rev_bytes, out_fwd_pkts, out_rev_pkts, out_fwd_flags, out_rev_flags,\n"
+"          out_line) -> int\n\n"
+"Packets (or partial flows) -> flows, the rules of ingest.packets.Aggregator: rows of one\n"
+"5-tuple (either direction) in (first, line) order; a new flow when the gap to the latest\n"
+"end so far exceeds idle, or when the active timeout's slot (counted from the idle\n"
+"segment's start) changes. first/last are float64 seconds (no NaN), the other inputs int64\n"
+"(-1: none). Fills, per flow in the order of their first row's position, that row (out_start),\n"
+"min first, max last, the byte/packet sums and flag ORs seen from the originator (the first\n"
+"row's sender; -1 flags when none known) and min line. Returns the number of flows.");
+
+static PyObject *aggregate(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *o[28];
+    double idle, active;
+    if (!PyArg_ParseTuple(args, "nOOOOOOOOOOOOOOOOOddOOOOOOOOOO", &n, &o[0], &o[1], &o[2],
+                          &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &o[11],
+                          &o[12], &o[13], &o[14], &o[15], &o[16], &idle, &active, &o[17],
+                          &o[18], &o[19], &o[20], &o[21], &o[22], &o[23], &o[24], &o[25],
+                          &o[26]))
+        return NULL;
+    if (n < 0 || n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "aggregate: n out of range");
+        return NULL;
+    }
+    enum { NB = 27 };
+    pybuf b[NB];
+    memset(b, 0, sizeof b);
+    static const Py_ssize_t sizes[NB] = {4, 0, 4, 0, 4, 0, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+                                         8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+    for (int i = 0; i < NB; i++) {
+        Py_ssize_t count = (sizes[i] == 4) ? n + 1 : n;
+        if (get_buf(o[i], &b[i], i >= 17, sizes[i], count, "aggregate argument") < 0) {
+            release(b, NB);
+            return NULL;
+        }
+    }
+    strcol src = {b[0].b.buf, b[1].b.buf, (const uint8_t *)b[1].b.buf + b[1].b.len},
+           dst = {b[2].b.buf, b[3].b.buf, (const uint8_t *)b[3].b.buf + b[3].b.len},
+           pro = {b[4].b.buf, b[5].b.buf, (const uint8_t *)b[5].b.buf + b[5].b.len};
+    const int64_t *sport = b[6].b.buf, *dport = b[7].b.buf;
+    const double *first = b[8].b.buf, *last = b[9].b.buf;
+    const int64_t *line = b[10].b.buf, *in_fb = b[11].b.buf, *in_rb = b[12].b.buf,
+                  *in_fp = b[13].b.buf, *in_rp = b[14].b.buf, *in_ff = b[15].b.buf,
+                  *in_rf = b[16].b.buf;
+    int64_t *o_start = b[17].b.buf;
+    double *o_first = b[18].b.buf, *o_last = b[19].b.buf;
+    int64_t *o_fb = b[20].b.buf, *o_rb = b[21].b.buf, *o_fp = b[22].b.buf, *o_rp = b[23].b.buf,
+            *o_ff = b[24].b.buf, *o_rf = b[25].b.buf, *o_line = b[26].b.buf;
+
+    uint8_t *fwd = malloc((size_t)(n ? n : 1));
+    int64_t *gstart = malloc((size_t)(n + 2) * sizeof(int64_t));
+    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    pktent *ord = malloc((size_t)(n ? n : 1) * sizeof(pktent));
+    int64_t *start_of = malloc((size_t)(n ? n : 1) * sizeof(int64_t)); /* row -> flow's row */
+    int64_t ngroups = -1, nflows = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (fwd && gstart && rows && ord && start_of)
+        ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, gstart, rows);
+    for (int64_t g = 0; g < ngroups; g++) {
+        int64_t a = gstart[g], z = gstart[g + 1];
+        int sorted = 1;
+        for (int64_t k = a; k < z; k++) {
+            int64_t r = rows[k];
+            pktent e = {first[r], line[r], r};
+            ord[k] = e;
+            if (k > a && cmp_pktent(&ord[k - 1], &ord[k]) > 0) sorted = 0;
+        }
+        if (!sorted) qsort(ord + a, (size_t)(z - a), sizeof(pktent), cmp_pktent);
+        double latest = 0, seg_first = 0;
+        int64_t slot = 0, flow = -1;
+        for (int64_t k = a; k < z; k++) {
+            int64_t r = ord[k].row;
+            double f = ord[k].first;
+            int cut = k == a || f - latest > idle;
+            if (cut) {
+                seg_first = f;
+                slot = 0;
+            } else {
+                int64_t sl = (int64_t)floor((f - seg_first) / active);
+                if (sl != slot) cut = 1;
+                slot = sl;
+            }
+            if (cut) flow = r;
+            start_of[r] = flow;
+            if (k == a || last[r] > latest) latest = last[r];
+        }
+    }
+    if (ngroups >= 0) {
+        /* flows numbered by their first row's position; rows[] is reused as row -> flow */
+        for (int64_t r = 0; r < n; r++)
+            if (start_of[r] == r) {
+                int64_t k = nflows++;
+                rows[r] = k;
+                o_start[k] = r;
+                o_first[k] = first[r];
+                o_last[k] = last[r];
+                o_line[k] = line[r];
+                o_fb[k] = o_rb[k] = o_fp[k] = o_rp[k] = 0;
+                o_ff[k] = o_rf[k] = -1;
+            }
+        for (int64_t r = 0; r < n; r++) {
+            int64_t s0 = start_of[r], k = rows[s0];
+            int same = fwd[r] == fwd[s0];
+            if (first[r] < o_first[k]) o_first[k] = first[r];
+            if (last[r] > o_last[k]) o_last[k] = last[r];
+            if (line[r] < o_line[k]) o_line[k] = line[r];
+            o_fb[k] += same ? in_fb[r] : in_rb[r];
+            o_rb[k] += same ? in_rb[r] : in_fb[r];
+            o_fp[k] += same ? in_fp[r] : in_rp[r];
+            o_rp[k] += same ? in_rp[r] : in_fp[r];
+            int64_t ff = same ? in_ff[r] : in_rf[r], rf = same ? in_rf[r] : in_ff[r];
+            if (ff >= 0) o_ff[k] = (o_ff[k] < 0 ? 0 : o_ff[k]) | ff;
+            if (rf >= 0) o_rf[k] = (o_rf[k] < 0 ? 0 : o_rf[k]) | rf;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(fwd); free(gstart); free(rows); free(ord); free(start_of);
+    release(b, NB);
+    if (ngroups < 0) return PyErr_NoMemory();
+    return PyLong_FromLongLong(nflows);
 }
 
 static PyMethodDef methods[] = {
     {"pair", pair, METH_VARARGS, pair_doc},
+    {"aggregate", aggregate, METH_VARARGS, aggregate_doc},
     {NULL, NULL, 0, NULL},
 };
 

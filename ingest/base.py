@@ -14,6 +14,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import IO, Any, Protocol, cast
 
 import numpy as np
@@ -56,7 +57,16 @@ __all__ = [
     "stitched_batches",
     "open_binary",
     "read_head",
+    "native_ints",
+    "native_kernels",
+    "native_strings",
 ]
+
+native_kernels: ModuleType | None
+try:
+    import ingest._native as native_kernels
+except ImportError:  # not built (no C compiler): the numpy twins give the same results
+    native_kernels = None
 
 #: Hidden column a reader may add: the sensor's own flow id (Zeek uid), used in flow_key.
 NATIVE_ID = "_native_id"
@@ -289,6 +299,24 @@ def _offsets(values: pa.StringArray) -> np.ndarray:
     a slice's offset): value ``i`` is ``data[offsets[i]:offsets[i + 1]]``."""
     return np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1,
                          offset=values.offset * 4)
+
+
+def native_strings(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Buffer]:
+    """A string column as the native kernels (``ingest._native``) read it: contiguous int32
+    offsets and the data buffer; null as the empty string, a dictionary decoded."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    values = values.cast(pa.string())
+    if values.null_count:
+        values = pc.fill_null(values, "")
+    return np.ascontiguousarray(_offsets(values)), values.buffers()[2] or pa.py_buffer(b"")
+
+
+def native_ints(*arrays: np.ndarray) -> list[np.ndarray]:
+    """Arrays as the native kernels read them: contiguous int64."""
+    return [np.ascontiguousarray(a, np.int64) for a in arrays]
 
 
 def clean_buffer(lines: pa.StringArray) -> pa.Buffer:

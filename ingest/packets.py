@@ -29,7 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.base import flag_letters, flag_pair_state
+from ingest.base import flag_letters, flag_pair_state, native_ints, native_strings
+from ingest.base import native_kernels as _native
 
 __all__ = ["ACTIVE_TIMEOUT_S", "IDLE_TIMEOUT_S", "Aggregator", "Packets", "flows_table_columns"]
 
@@ -121,65 +122,11 @@ class Aggregator:
         active = np.inf if untimed else self.active_s
         first = np.nan_to_num(p.first, nan=0.0)
         last = np.nan_to_num(p.last, nan=0.0)
-        # integer ids for addresses and protocols: the key is compared as numbers, not text
-        n0 = len(p)
-        ids = np.asarray(pc.dictionary_encode(pa.concat_arrays(
-            [_plain(p.src), _plain(p.dst)])).indices, dtype=np.int64)
-        sid, did = ids[:n0], ids[n0:]
-        prid = np.asarray(pc.dictionary_encode(_plain(p.proto)).indices, dtype=np.int64)
-        a_is_src = (sid < did) | ((sid == did) & (p.sport <= p.dport))
-        lo_id, hi_id = np.where(a_is_src, sid, did), np.where(a_is_src, did, sid)
-        lo_p = np.where(a_is_src, p.sport, p.dport)
-        hi_p = np.where(a_is_src, p.dport, p.sport)
-        order = _key_order(first, p.line, prid, lo_id, hi_id, lo_p, hi_p)
-        key_change = np.ones(n0, dtype=bool)
-        if n0 > 1:
-            kc = np.zeros(n0 - 1, dtype=bool)
-            for col in (prid, lo_id, hi_id, lo_p, hi_p):
-                c = col[order]
-                kc |= c[1:] != c[:-1]
-            key_change[1:] = kc
-        k = np.cumsum(key_change)  # in sorted order
-        f, la = first[order], last[order]
-        n = len(order)
-        new = np.ones(n, dtype=bool)
-        if n > 1:
-            same = k[1:] == k[:-1]
-            # latest end seen so far within the 5-tuple (partial flows end after they start)
-            prev_last = _segmented_cummax(la, np.flatnonzero(np.r_[True, ~same]))
-            new[1:] = ~same | (f[1:] - prev_last[:-1] > idle)
-        seg_start_idx = np.flatnonzero(new)
-        seg_id = np.cumsum(new) - 1
-        if np.isfinite(active):
-            seg_first = f[seg_start_idx][seg_id]
-            sub = np.floor((f - seg_first) / active).astype(np.int64)
-            new = new | np.r_[True, (sub[1:] != sub[:-1]) & (seg_id[1:] == seg_id[:-1])]
-        starts = np.flatnonzero(new)
-        s = p.take(order)
-        # per element direction relative to the flow's first element
-        a_src = a_is_src[order]
-        flow_of = np.cumsum(new) - 1
-        orig_a = a_src[starts][flow_of]
-        same_dir = a_src == orig_a
-        fb = np.where(same_dir, s.fwd_bytes, s.rev_bytes)
-        rb = np.where(same_dir, s.rev_bytes, s.fwd_bytes)
-        fp = np.where(same_dir, s.fwd_pkts, s.rev_pkts)
-        rp = np.where(same_dir, s.rev_pkts, s.fwd_pkts)
-        ff = np.where(same_dir, s.fwd_flags, s.rev_flags)
-        rf = np.where(same_dir, s.rev_flags, s.fwd_flags)
-        flows = s.take(starts)
-        flows.first = np.minimum.reduceat(s.first if untimed else f, starts)
-        flows.last = np.maximum.reduceat(s.last if untimed else la, starts)
+        flows = (_flows_native if _native is not None else _flows_numpy)(
+            p, first, last, idle, active)
         if untimed:
-            flows.first = np.full(len(starts), np.nan)
-            flows.last = np.full(len(starts), np.nan)
-        flows.fwd_bytes = np.add.reduceat(fb, starts)
-        flows.rev_bytes = np.add.reduceat(rb, starts)
-        flows.fwd_pkts = np.add.reduceat(fp, starts)
-        flows.rev_pkts = np.add.reduceat(rp, starts)
-        flows.fwd_flags = _or_reduce(ff, starts)
-        flows.rev_flags = _or_reduce(rf, starts)
-        flows.line = np.minimum.reduceat(s.line, starts)
+            flows.first = np.full(len(flows), np.nan)
+            flows.last = np.full(len(flows), np.nan)
         if final:
             return flows
         if untimed:
@@ -193,6 +140,95 @@ class Aggregator:
             # usually arrive sorted and need no full sort (see _key_order)
             self._carry = flows.take(idx[np.lexsort((flows.line[idx], flows.first[idx]))])
         return flows.take(np.flatnonzero(~open_))
+
+
+def _flows_numpy(p: Packets, first: np.ndarray, last: np.ndarray, idle: float,
+                 active: float) -> Packets:
+    """The flows of a block (the reference of ``ingest._native.aggregate``): rows of one
+    5-tuple in (start, line) order, cut by the timeouts, summed from the originator's side;
+    in the order of each flow's first row in the block. ``first``/``last`` without NaN."""
+    # integer ids for addresses and protocols: the key is compared as numbers, not text
+    n0 = len(p)
+    ids = np.asarray(pc.dictionary_encode(pa.concat_arrays(
+        [_plain(p.src), _plain(p.dst)])).indices, dtype=np.int64)
+    sid, did = ids[:n0], ids[n0:]
+    prid = np.asarray(pc.dictionary_encode(_plain(p.proto)).indices, dtype=np.int64)
+    a_is_src = (sid < did) | ((sid == did) & (p.sport <= p.dport))
+    lo_id, hi_id = np.where(a_is_src, sid, did), np.where(a_is_src, did, sid)
+    lo_p = np.where(a_is_src, p.sport, p.dport)
+    hi_p = np.where(a_is_src, p.dport, p.sport)
+    order = _key_order(first, p.line, prid, lo_id, hi_id, lo_p, hi_p)
+    key_change = np.ones(n0, dtype=bool)
+    if n0 > 1:
+        kc = np.zeros(n0 - 1, dtype=bool)
+        for col in (prid, lo_id, hi_id, lo_p, hi_p):
+            c = col[order]
+            kc |= c[1:] != c[:-1]
+        key_change[1:] = kc
+    k = np.cumsum(key_change)  # in sorted order
+    f, la = first[order], last[order]
+    n = len(order)
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        same = k[1:] == k[:-1]
+        # latest end seen so far within the 5-tuple (partial flows end after they start)
+        prev_last = _segmented_cummax(la, np.flatnonzero(np.r_[True, ~same]))
+        new[1:] = ~same | (f[1:] - prev_last[:-1] > idle)
+    seg_start_idx = np.flatnonzero(new)
+    seg_id = np.cumsum(new) - 1
+    if np.isfinite(active):
+        seg_first = f[seg_start_idx][seg_id]
+        sub = np.floor((f - seg_first) / active).astype(np.int64)
+        new = new | np.r_[True, (sub[1:] != sub[:-1]) & (seg_id[1:] == seg_id[:-1])]
+    starts = np.flatnonzero(new)
+    s = p.take(order)
+    # per element direction relative to the flow's first element
+    a_src = a_is_src[order]
+    flow_of = np.cumsum(new) - 1
+    orig_a = a_src[starts][flow_of]
+    same_dir = a_src == orig_a
+    fb = np.where(same_dir, s.fwd_bytes, s.rev_bytes)
+    rb = np.where(same_dir, s.rev_bytes, s.fwd_bytes)
+    fp = np.where(same_dir, s.fwd_pkts, s.rev_pkts)
+    rp = np.where(same_dir, s.rev_pkts, s.fwd_pkts)
+    ff = np.where(same_dir, s.fwd_flags, s.rev_flags)
+    rf = np.where(same_dir, s.rev_flags, s.fwd_flags)
+    flows = s.take(starts)
+    flows.first = np.minimum.reduceat(f, starts)
+    flows.last = np.maximum.reduceat(la, starts)
+    flows.fwd_bytes = np.add.reduceat(fb, starts)
+    flows.rev_bytes = np.add.reduceat(rb, starts)
+    flows.fwd_pkts = np.add.reduceat(fp, starts)
+    flows.rev_pkts = np.add.reduceat(rp, starts)
+    flows.fwd_flags = _or_reduce(ff, starts)
+    flows.rev_flags = _or_reduce(rf, starts)
+    flows.line = np.minimum.reduceat(s.line, starts)
+    # flows in the order of their first row's place in the block (packets as captured)
+    return flows.take(np.argsort(order[starts], kind="stable"))
+
+
+def _flows_native(p: Packets, first: np.ndarray, last: np.ndarray, idle: float,
+                  active: float) -> Packets:
+    """:func:`_flows_numpy` in one native pass (a hash table instead of sorting the block)."""
+    assert _native is not None
+    n = len(p)
+    out_i = [np.empty(n, np.int64) for _ in range(8)]
+    out_f = [np.empty(n, np.float64) for _ in range(2)]
+    start, fb, rb, fp, rp, ff, rf, line = out_i
+    nflows = _native.aggregate(
+        n, *native_strings(p.src), *native_strings(p.dst), *native_strings(p.proto),
+        *native_ints(p.sport, p.dport),
+        np.ascontiguousarray(first, np.float64), np.ascontiguousarray(last, np.float64),
+        *native_ints(p.line, p.fwd_bytes, p.rev_bytes, p.fwd_pkts, p.rev_pkts, p.fwd_flags,
+               p.rev_flags), float(idle), float(active), start, out_f[0], out_f[1], fb, rb, fp,
+        rp, ff, rf, line)
+    flows = p.take(start[:nflows])
+    flows.first, flows.last = out_f[0][:nflows], out_f[1][:nflows]
+    flows.fwd_bytes, flows.rev_bytes = fb[:nflows], rb[:nflows]
+    flows.fwd_pkts, flows.rev_pkts = fp[:nflows], rp[:nflows]
+    flows.fwd_flags, flows.rev_flags = ff[:nflows], rf[:nflows]
+    flows.line = line[:nflows]
+    return flows
 
 
 def _key_order(first: np.ndarray, line: np.ndarray, *key: np.ndarray) -> np.ndarray:
@@ -230,18 +266,21 @@ def _plain(a: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _segmented_cummax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Running maximum that restarts at each index in ``starts`` (sorted, starts[0] == 0)."""
-    # shift each segment above the previous ones so a global cummax cannot leak across
+    """Running maximum that restarts at each index in ``starts`` (sorted, starts[0] == 0).
+
+    >>> _segmented_cummax(np.array([3.0, 1.0, 5.0, 2.0, 0.5, 4.0]), np.array([0, 3])).tolist()
+    [3.0, 3.0, 5.0, 2.0, 2.0, 4.0]
+    """
+    if len(values) == 0:
+        return values
+    # exact: the values' ranks (integers), each segment lifted above the previous ones so that
+    # one global running maximum cannot leak across
     seg = np.zeros(len(values), dtype=np.int64)
     seg[starts[1:]] = 1
     seg = np.cumsum(seg)
-    if len(values) == 0:
-        return values
-    base = float(values.min())
-    rel = values - base
-    span = float(rel.max()) + 1.0
-    lifted = rel + seg * span
-    out: np.ndarray = np.maximum.accumulate(lifted) - seg * span + base
+    uniq, rank = np.unique(values, return_inverse=True)
+    span = len(uniq)
+    out: np.ndarray = uniq[np.maximum.accumulate(rank + seg * span) - seg * span]
     return out
 
 

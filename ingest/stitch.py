@@ -34,20 +34,14 @@ file are still found; at the end of the file everything left is emitted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphflow.flowkey import mix64
-from ingest.base import _offsets, flag_letters, flag_pair_state
-
-_native: ModuleType | None
-try:
-    import ingest._native as _native
-except ImportError:  # not built (no C compiler): the numpy twins give the same results
-    _native = None
+from ingest.base import flag_letters, flag_pair_state, native_ints, native_strings
+from ingest.base import native_kernels as _native
 
 __all__ = ["DEFAULT_WINDOW_S", "END", "FLAGS", "Stitcher"]
 
@@ -184,20 +178,13 @@ def _pairs_native(t: pa.Table, ts: np.ndarray, end: np.ndarray, flags: np.ndarra
     assert _native is not None
     n = t.num_rows
 
-    def strings(name: str) -> tuple[np.ndarray, pa.Buffer]:
-        col = t.column(name).combine_chunks()
-        if col.null_count:
-            col = pc.fill_null(col, "")
-        col = col.cast(pa.string())
-        return np.ascontiguousarray(_offsets(col)), col.buffers()[2] or pa.py_buffer(b"")
-
     fwd = np.empty(n, np.uint8)
     partner = np.empty(n, np.int64)
     absorbed_into = np.empty(n, np.int64)
-    _native.pair(n, *strings("src_ip"), *strings("dst_ip"), *strings("proto"),
-                 np.ascontiguousarray(sport, np.int64), np.ascontiguousarray(dport, np.int64),
-                 np.ascontiguousarray(flags, np.int64), np.ascontiguousarray(ts, np.int64),
-                 np.ascontiguousarray(end, np.int64), window_us, fwd, partner, absorbed_into)
+    _native.pair(n, *native_strings(t.column("src_ip")), *native_strings(t.column("dst_ip")),
+                 *native_strings(t.column("proto")),
+                 *native_ints(sport, dport, flags, ts, end), window_us, fwd, partner,
+                 absorbed_into)
     orig = np.flatnonzero(partner >= 0)
     return fwd.view(bool), orig, partner[orig], absorbed_into
 

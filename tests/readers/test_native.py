@@ -9,7 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from ingest import stitch
+from ingest import packets, stitch
+from ingest.packets import Packets
+from tests.readers.test_packets import _flows
 from tests.readers.test_stitch import _block
 
 SYN, ACK, RST, FIN = 0x02, 0x10, 0x04, 0x01
@@ -19,6 +21,7 @@ T0 = 1_700_000_000_000_000  # µs
 def test_the_extension_is_built() -> None:
     # the numpy twins would pass every other test: this one says when the build lost it
     assert stitch._native is not None, "ingest._native was not built (a C compiler?)"
+    assert packets._native is stitch._native
 
 
 def _rows(seed: int, n: int) -> list[dict[str, Any]]:
@@ -87,3 +90,60 @@ def test_stitcher_output_is_the_same_either_way(seed: int,
     reference = run()
     assert native == reference
     assert native[1] > 0
+
+
+def _packet_blocks(seed: int, n: int = 5000, parts: int = 3, timed: bool = True
+                   ) -> list[Packets]:
+    """Packets of few 5-tuples over hours (flows longer than the active timeout), equal times,
+    out-of-order lines, and one sparse pair whose gaps are exactly the idle timeout or more."""
+    rng = np.random.default_rng(seed)
+    hosts = np.array(["10.0.0.1", "2001:db8::1"])
+    a, b = rng.integers(0, len(hosts), n), rng.integers(0, len(hosts), n)
+    src, dst = hosts[a].astype(object), hosts[b].astype(object)
+    proto = rng.choice(np.array(["tcp", "udp", "icmp"]), n, p=[.45, .45, .1])
+    ports = rng.choice(np.array([53, 443]), (2, n))
+    ports = np.where(proto == "icmp", -1, ports)
+    ts = np.cumsum(rng.choice([0.0, 0.5, 1.0, 2.0], n)) + rng.choice([0.0] * 5 + [-3.0], n)
+    sparse = rng.random(n) < 0.1
+    src[sparse], dst[sparse] = "192.0.2.9", "192.0.2.10"
+    ts[sparse] = np.sort(rng.integers(0, 60, sparse.sum())) * 120.0
+    if not timed:
+        ts = np.full(n, np.nan)
+    length = rng.integers(40, 1500, n)
+    flags = np.where(proto == "tcp", rng.choice([-1, 0, 2, 18, 16, 17, 4], n), -1)
+    line = rng.permutation(n).astype(np.int64) + 1 if seed % 2 else np.arange(1, n + 1)
+    cuts = np.linspace(0, n, parts + 1).astype(int)
+    return [Packets.of_packets(ts[lo:hi], pa.array(src[lo:hi], pa.string()),
+                               pa.array(dst[lo:hi], pa.string()),
+                               ports[0, lo:hi].astype(np.int64), ports[1, lo:hi].astype(np.int64),
+                               pa.array(proto[lo:hi]), length[lo:hi].astype(np.int64),
+                               flags[lo:hi].astype(np.int64), line[lo:hi].astype(np.int64))
+            for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("timed", [True, False])
+def test_aggregate_native_equals_numpy(seed: int, timed: bool,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    if packets._native is None:
+        pytest.skip("not built")
+    def run() -> list[tuple[object, ...]]:
+        rows = _flows(_packet_blocks(seed, timed=timed), ordered=True)
+        return [tuple(None if x != x else x for x in r) for r in rows]  # NaN: no time
+
+    native = run()
+    monkeypatch.setattr(packets, "_native", None)
+    reference = run()
+    assert native == reference  # same flows, same order
+    assert 10 < len(native) < 5000
+    if timed:  # the data reaches both timeouts
+        ends: dict[tuple[object, ...], float] = {}
+        active_cut = False
+        for r in sorted(native, key=lambda r: r[1]):
+            key = tuple(sorted([(r[3], r[5]), (r[4], r[6])])) + (r[7],)
+            # a flow starting within the idle timeout of the previous one: the active cut
+            active_cut |= key in ends and r[1] - ends[key] <= 120
+            ends[key] = r[2]
+        assert active_cut
+        sparse = [r for r in native if r[3] in ("192.0.2.9", "192.0.2.10")]
+        assert any(r[2] - r[1] >= 120 for r in sparse)  # an exact idle gap kept the flow
