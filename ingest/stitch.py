@@ -297,38 +297,51 @@ class Stitcher:
         out_mask[resp] = False
         grown = paired.copy()
         grown[absorbed_into[absorbed]] = True
-        # every row (paired or not) gets the flag-pair state
-        s_flags = np.where(flags < 0, -1, src_flags)
-        d_flags = np.where(s_flags < 0, -1, dst_flags)
-        state = flag_pair_state(t.column("proto").combine_chunks(), s_flags, d_flags,
-                                np.maximum(new_dst_p, 0))
-        letters_s = flag_letters(s_flags)
-        letters_d = flag_letters(np.where(d_flags < 0, -1, d_flags))
-        tcp_flags = pc.binary_join_element_wise(letters_s, letters_d, "_")
-        is_tcp = pc.fill_null(pc.equal(t.column("proto").combine_chunks(), "tcp"), False)
-        tcp_flags = pc.if_else(is_tcp, tcp_flags, pa.scalar(None, pa.string()))
-        old_state = t.column("state").combine_chunks()
-        old_flags = t.column("tcp_flags").combine_chunks()
-        dur = (new_end - new_ts) / 1e6
-        old_dur = t.column("duration").combine_chunks()
+        # only the flows that leave are built, in start order: k are their rows in t
+        k = np.flatnonzero(out_mask)
+        by_start = _start_order(new_ts[k])
+        if by_start is not None:
+            k = k[by_start]
+        out = t.drop_columns([FLAGS, END]).take(pa.array(k))
+        proto = out.column("proto").combine_chunks()
+        # every flow (paired or not) gets the flag-pair state and flags
+        s_flags = np.where(flags[k] < 0, -1, src_flags[k])
+        d_flags = np.where(s_flags < 0, -1, dst_flags[k])
+        state = flag_pair_state(proto, s_flags, d_flags, np.maximum(new_dst_p[k], 0))
+        tcp_flags = _pair_letters(proto, s_flags, d_flags)
+        dur = (new_end[k] - new_ts[k]) / 1e6
 
         def ints(x: np.ndarray) -> pa.Array:
             return pa.array(x, pa.int64(), mask=x < 0)
 
         cols = {
-            "ts": pa.array(new_ts).cast(pa.timestamp("us", tz="UTC")),
-            "duration": pc.if_else(pa.array(grown), pa.array(dur), old_dur),
-            "src_bytes": ints(new_src_b), "src_pkts": ints(new_src_p),
-            "dst_bytes": ints(new_dst_b), "dst_pkts": ints(new_dst_p),
-            "state": pc.coalesce(state, old_state),
-            "tcp_flags": pc.coalesce(tcp_flags, old_flags),
+            "ts": pa.array(new_ts[k]).cast(pa.timestamp("us", tz="UTC")),
+            "duration": pc.if_else(pa.array(grown[k]), pa.array(dur),
+                                   out.column("duration").combine_chunks()),
+            "src_bytes": ints(new_src_b[k]), "src_pkts": ints(new_src_p[k]),
+            "dst_bytes": ints(new_dst_b[k]), "dst_pkts": ints(new_dst_p[k]),
+            "state": pc.coalesce(state, out.column("state").combine_chunks()),
+            "tcp_flags": pc.coalesce(tcp_flags, out.column("tcp_flags").combine_chunks()),
         }
         for name, arr in cols.items():
-            i = t.schema.get_field_index(name)
-            t = t.set_column(i, t.schema.field(name), arr.cast(t.schema.field(name).type))
-        out = t.filter(pa.array(out_mask)).drop_columns([FLAGS, END])
-        kept = np.flatnonzero(out_mask)
-        by_start = _start_order(new_ts[out_mask])
-        if by_start is None:
-            return out, kept
-        return out.take(pa.array(by_start)), kept[by_start]
+            i = out.schema.get_field_index(name)
+            out = out.set_column(i, out.schema.field(name), arr.cast(out.schema.field(name).type))
+        return out, k
+
+
+def _pair_letters(proto: pa.Array, s_flags: np.ndarray, d_flags: np.ndarray) -> pa.Array:
+    """``tcp_flags`` written ``<originator>_<responder>`` (``S_RA``) for TCP flows whose flags
+    are known both ways (-1: unknown), else null; spelled once per distinct pair.
+
+    >>> _pair_letters(pa.array(["tcp", "tcp", "udp", "tcp"]), np.array([2, 0x12, 2, 2]),
+    ...               np.array([0x14, 0, 0, -1])).to_pylist()
+    ['S_RA', 'SA_', None, None]
+    """
+    is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
+    known = is_tcp & (s_flags >= 0) & (d_flags >= 0)
+    key = np.where(known, ((s_flags & 0xFF) << 8) | (d_flags & 0xFF), -1)
+    enc = pc.dictionary_encode(pa.array(key, pa.int64()))
+    u = np.asarray(enc.dictionary, dtype=np.int64)
+    names = pc.binary_join_element_wise(flag_letters(np.where(u < 0, -1, u >> 8)),
+                                        flag_letters(np.where(u < 0, -1, u & 0xFF)), "_")
+    return names.take(enc.indices)
