@@ -60,6 +60,8 @@ __all__ = [
     "native_ints",
     "native_kernels",
     "native_strings",
+    "string_offsets",
+    "trimmed_text",
 ]
 
 native_kernels: ModuleType | None
@@ -294,7 +296,7 @@ def iter_line_blocks(stream: IO[bytes], block_bytes: int, *, reuse: bool = False
         yield block
 
 
-def _offsets(values: pa.StringArray) -> np.ndarray:
+def string_offsets(values: pa.StringArray) -> np.ndarray:
     """The int32 offsets of a string array's values into its data buffer (a view, honouring
     a slice's offset): value ``i`` is ``data[offsets[i]:offsets[i + 1]]``."""
     return np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1,
@@ -311,7 +313,7 @@ def native_strings(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.B
     values = values.cast(pa.string())
     if values.null_count:
         values = pc.fill_null(values, "")
-    return np.ascontiguousarray(_offsets(values)), values.buffers()[2] or pa.py_buffer(b"")
+    return np.ascontiguousarray(string_offsets(values)), values.buffers()[2] or pa.py_buffer(b"")
 
 
 def native_ints(*arrays: np.ndarray) -> list[np.ndarray]:
@@ -329,7 +331,7 @@ def clean_buffer(lines: pa.StringArray) -> pa.Buffer:
         return pa.py_buffer(b"")
     # a slice of a block (a segment after a header line) is read through its own offsets:
     # its bytes are one run of the block's data, nothing to copy
-    offsets = _offsets(lines)
+    offsets = string_offsets(lines)
     start, end = int(offsets[0]), int(offsets[-1])
     data = lines.buffers()[2]
     return data.slice(start, end - start)
@@ -588,13 +590,13 @@ def proto_names(values: pa.Array) -> pa.Array:
     return map_distinct(values.cast(pa.string()), one, pa.string())
 
 
-def _trimmed(values: pa.Array) -> pa.Array:
+def trimmed_text(values: pa.Array) -> pa.Array:
     """Text with surrounding whitespace removed (the column as it is when no value starts or
     ends with a space, a control or a non-ASCII byte: a look at two bytes per row).
 
-    >>> _trimmed(pa.array([" a", "b", None, "c\\u00a0"])).to_pylist()
+    >>> trimmed_text(pa.array([" a", "b", None, "c\\u00a0"])).to_pylist()
     ['a', 'b', None, 'c']
-    >>> _trimmed(pa.array(["a", None, "", "b c"]).slice(1)).to_pylist()
+    >>> trimmed_text(pa.array(["a", None, "", "b c"]).slice(1)).to_pylist()
     [None, '', 'b c']
     """
     if isinstance(values, pa.ChunkedArray):
@@ -603,7 +605,7 @@ def _trimmed(values: pa.Array) -> pa.Array:
     data = values.buffers()[2]
     if data is None:
         return values
-    ends = _offsets(values)
+    ends = string_offsets(values)
     first, last = ends[:-1], ends[1:]
     filled = last > first
     raw = np.frombuffer(data, dtype=np.uint8)
@@ -623,7 +625,7 @@ def _checked_cast(values: pa.Array, pattern: str, typ: pa.DataType
         values = values.combine_chunks()
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
         return values.cast(typ), None  # already typed by the CSV parser
-    s = _trimmed(values)
+    s = trimmed_text(values)
     s = pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
     try:
         return s.cast(typ), None
@@ -686,7 +688,7 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if pa.types.is_timestamp(values.type):  # parsed by the CSV reader already
         us = values.cast(pa.timestamp("us")).cast(pa.int64())
         return pc.divide(us.cast(pa.float64()), 1e6), np.zeros(len(values), dtype=bool)
-    s = _trimmed(values)
+    s = trimmed_text(values)
     n = len(s)
     ok = np.zeros(n, dtype=bool)
     sample = next((v for v in s.slice(0, 64).to_pylist() if v), "")
@@ -993,7 +995,7 @@ def port_column(values: pa.Array | None, proto: pa.Array, n: int
             values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type),
                                 values).cast(pa.int64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            s = pc.if_else(has, _trimmed(values), pa.scalar(None, pa.string()))
+            s = pc.if_else(has, trimmed_text(values), pa.scalar(None, pa.string()))
             return int_column(s)
     return pc.if_else(has, values.cast(pa.int64()), pa.scalar(None, pa.int64())), None
 
@@ -1022,7 +1024,7 @@ def line_starts(lines: pa.StringArray, chars: bytes) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
-    offsets = _offsets(lines)
+    offsets = string_offsets(lines)
     data = lines.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     nonempty = offsets[1:] > offsets[:-1]

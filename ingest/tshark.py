@@ -58,6 +58,8 @@ from ingest.base import (
     parse_flag_letters,
     proto_names,
     read_head,
+    string_offsets,
+    trimmed_text,
 )
 from ingest.packets import Aggregator, Packets, flows_table_columns
 
@@ -156,11 +158,42 @@ def sniff_tshark(head: bytes) -> str | None:
 
 
 def _first_value(col: pa.Array) -> pa.Array:
-    """``a,b`` (several occurrences) -> ``a``."""
-    s = pc.utf8_trim_whitespace(col.cast(pa.string()))
-    if pc.any(pc.fill_null(pc.match_substring(s, ","), False)).as_py():
+    """``a,b`` (several occurrences) -> ``a``; surrounding blanks trimmed; empty -> null.
+
+    >>> _first_value(pa.array(["10.0.0.1,10.0.0.2", " 6 ", "", None, "x"])).to_pylist()
+    ['10.0.0.1', '6', None, None, 'x']
+    """
+    s = trimmed_text(col)
+    if len(s) == 0 or s.buffers()[2] is None:
+        return s
+    # looked at in the column's bytes: a comma anywhere, an empty value
+    ends = string_offsets(s)
+    raw = np.frombuffer(s.buffers()[2], dtype=np.uint8)[int(ends[0]):int(ends[-1])]
+    if (raw == ord(",")).any():
         s = pc.replace_substring_regex(s, ",.*$", "")
-    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+        ends = string_offsets(s)
+    empty = ends[1:] == ends[:-1]
+    if empty.any():
+        return pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), s)
+    return s
+
+
+def _guess_proto(n: int, tcp_sp: np.ndarray | None, udp_sp: np.ndarray | None,
+                 sctp_sp: np.ndarray | None, icmp: pa.Array | None,
+                 colproto: pa.Array | None) -> pa.Array:
+    """The transport of packets without a protocol number, told from the columns that are
+    filled (ports of a protocol, an ICMP field, the protocol column's text); else null."""
+    code = np.zeros(n, np.int8)
+    for arr, c in ((tcp_sp, 1), (udp_sp, 2), (sctp_sp, 3)):
+        if arr is not None:
+            code = np.where((code == 0) & (arr >= 0), c, code)
+    if icmp is not None:
+        code = np.where((code == 0) & np.asarray(pc.is_valid(icmp)), 4, code)
+    if colproto is not None:
+        is_icmp = np.asarray(pc.fill_null(pc.match_substring_regex(
+            pc.utf8_lower(colproto), r"^icmp"), False))
+        code = np.where((code == 0) & is_icmp, 4, code)
+    return pa.array([None, "tcp", "udp", "sctp", "icmp"], pa.string()).take(pa.array(code))
 
 
 def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str],
@@ -222,20 +255,9 @@ def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
     # the transport: tell it from the other fields
     proto = pc.if_else(pc.fill_null(pc.is_in(proto, pa.array(["0", "43", "44", "60"])), False),
                        pa.scalar(None, pa.string()), proto)
-    # no protocol number: tell it from the columns that are filled
-    guess = np.full(n, None, dtype=object)
-    for arr, name in ((tcp_sp, "tcp"), (udp_sp, "udp"), (sctp_sp, "sctp")):
-        if arr is not None:
-            guess = np.where((guess == None) & (arr >= 0), name, guess)  # noqa: E711
-    icmp = coalesce(col("icmp"), col("icmp6"))
-    if icmp is not None:
-        guess = np.where((guess == None) & np.asarray(pc.is_valid(icmp)), "icmp", guess)  # noqa: E711
-    colproto = col("colproto")
-    if colproto is not None:
-        cp = pc.utf8_lower(colproto)
-        is_icmp = np.asarray(pc.fill_null(pc.match_substring_regex(cp, r"^icmp"), False))
-        guess = np.where((guess == None) & is_icmp, "icmp", guess)  # noqa: E711
-    proto = pc.coalesce(proto, pa.array(guess, pa.string()))
+    if proto.null_count:  # no protocol number: tell it from the columns that are filled
+        proto = pc.coalesce(proto, _guess_proto(n, tcp_sp, udp_sp, sctp_sp, coalesce(
+            col("icmp"), col("icmp6")), col("colproto")))
     # bytes: IP level when the capture says so, else frame bytes less the link header
     length = minus.copy()
     iplen, ip6 = ints("iplen"), ints("ip6plen")
@@ -288,11 +310,10 @@ def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
         for i, text in zip(np.flatnonzero(bad), texts, strict=True):
             rejects.append(Reject(path, int(d.line_nos[i]), str(reasons[i]), text or ""))
     keep = ~bad & ~non_ip
-    ka = pa.array(keep)
     length = np.where(length >= 0, length, 0)
-    pk = Packets.of_packets(ts[keep], src_n.filter(ka), dst_n.filter(ka), sport[keep],
-                            dport[keep], proto.filter(ka), length[keep], flags[keep],
-                            d.line_nos[keep])
+    pk = Packets.of_packets(ts, src_n, dst_n, sport, dport, proto, length, flags, d.line_nos)
+    if not keep.all():
+        pk = pk.take(np.flatnonzero(keep))
     return pk, sorted(rejects, key=lambda r: r.line), int(non_ip.sum()), d.lines, d.line_nos
 
 
