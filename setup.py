@@ -7,5 +7,5 @@ numpy twins (same results, slower).
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("ingest._native", ["ingest/_native.c"], optional=True,
-                             extra_compile_args=["-O3", "-std=c99"],
-                             libraries=["m"])])
+                             extra_compile_args=["-O3", "-std=gnu99"],
+                             libraries=["m", "pthread"])])

@@ -852,6 +852,53 @@ def _read_delimited(buf: pa.Buffer, names: list[str], idx: dict[str, int], delim
     )
 
 
+_NATIVE_KINDS = {pa.string(): 0, pa.int64(): 1, pa.float64(): 2, pa.timestamp("us"): 3}
+
+
+def _native_delimited(lines: pa.StringArray, names: list[str], idx: dict[str, int],
+                      delimiter: str, quoted: bool, types: dict[str, pa.DataType] | None
+                      ) -> pa.Table | None:
+    """The columns of ``idx`` from plain lines, by the native parser
+    (``ingest._native.parse_lines``); None when it is not built, or leaves the lines to
+    Arrow's CSV reader (anything but the plainest forms, which both read the same)."""
+    if native_kernels is None or len(delimiter) != 1 or not idx:
+        return None
+    kinds = [-1] * len(names)
+    for c, i in idx.items():
+        kind = _NATIVE_KINDS.get((types or {}).get(c, pa.string()))
+        if kind is None:
+            return None
+        kinds[i] = kind
+    data = lines.buffers()[2]
+    if data is None:
+        return None
+    n = len(lines)
+    line_off = np.ascontiguousarray(string_offsets(lines))
+    span = int(line_off[-1] - line_off[0])
+    nbits = (n + 7) // 8
+    outputs: list[tuple[np.ndarray, ...] | None] = [None] * len(names)
+    for i in idx.values():
+        kind = kinds[i]
+        outputs[i] = (np.empty(nbits, np.uint8),
+                      np.empty(n + 1, np.int32) if kind == 0 else
+                      np.empty(n, np.float64 if kind == 2 else np.int64),
+                      np.empty(span if kind == 0 else 0, np.uint8))
+    got = native_kernels.parse_lines(n, line_off, data, ord(delimiter), quoted, kinds,
+                                     outputs)
+    if got is None:
+        return None
+    cols = {}
+    for (c, i), (nulls, text_len) in zip(sorted(idx.items(), key=lambda x: x[1]), got,
+                                          strict=True):
+        valid, values, text = outputs[i] or ()
+        typ = pa.string() if kinds[i] == 0 else (types or {})[c]
+        bufs = [pa.py_buffer(valid) if nulls else None, pa.py_buffer(values)]
+        if kinds[i] == 0:
+            bufs.append(pa.py_buffer(text[:text_len]))
+        cols[c] = pa.Array.from_buffers(typ, n, bufs, null_count=nulls)
+    return pa.table({c: cols[c] for c in idx})
+
+
 def _columns(tab: pa.Table, idx: dict[str, int]) -> pa.Table:
     cols = {c: tab.column(f"c{i}").combine_chunks() for c, i in idx.items()}
     return pa.table(cols) if cols else pa.table({})
@@ -872,6 +919,9 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     wanted = [c for c in (include or names) if c in names]
     idx = {c: names.index(c) for c in wanted}
     if len(names) > 1 and len(lines):
+        plain = _native_delimited(lines, names, idx, delimiter, quoted, types)
+        if plain is not None:
+            return Delimited(plain, line_nos, lines, [])
         try:
             tab = _read_delimited(clean_buffer(lines), names, idx, delimiter, quoted, types)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -886,12 +936,17 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     blank = np.asarray(pc.less_equal(pc.binary_length(lines), 2))  # "\n" or "\r\n"
     if blank.any():
         blank &= np.asarray(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(lines)), 0))
-    good = (counts == len(names) - 1) & ~blank
+    # a carriage return inside a line (not the one of a CRLF ending) would end a row there
+    inner_cr = np.zeros(len(lines), dtype=bool)
+    if pc.any(pc.match_substring(lines, "\r")).as_py():
+        inner_cr = np.asarray(pc.match_substring_regex(lines, "\r[^\n]"))
+    good = (counts == len(names) - 1) & ~blank & ~inner_cr
     rejects: list[Reject] = []
     if not good.all():
         texts = pc.utf8_rtrim(lines.filter(pa.array(~good)), characters="\r\n").to_pylist()
         for i, text in zip(np.flatnonzero(~good), texts, strict=True):
-            reason = "empty line" if blank[i] else (
+            reason = "empty line" if blank[i] else "carriage return inside the line" if (
+                inner_cr[i]) else (
                 f"expected {len(names)} fields separated by {delimiter!r}, got "
                 f"{int(counts[i]) + 1}")
             rejects.append(Reject(path, int(line_nos[i]), reason, text or ""))

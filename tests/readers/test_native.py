@@ -147,3 +147,104 @@ def test_aggregate_native_equals_numpy(seed: int, timed: bool,
         assert active_cut
         sparse = [r for r in native if r[3] in ("192.0.2.9", "192.0.2.10")]
         assert any(r[2] - r[1] >= 120 for r in sparse)  # an exact idle gap kept the flow
+
+
+# -- parse_lines: the native reading of plain delimited lines against Arrow's CSV reader ----
+
+_PLAIN = {  # forms the native parser reads itself
+    "int": ["0", "7", "-12", "007", "123456789012345678", ""],
+    "float": ["0", "1.5", "-0.25", "1700000000.050812", "0.1", "0.3", "4.35", "123.456",
+              "0.000123", "12345678901234567.5",
+              "3.14159265358979323846", "-0.0", ""],
+    "ts": ["2023-11-14 22:13:20", "2023-11-14 22:13:20.050812", "2024-02-29 00:00:00.5",
+           "1999-12-31 23:59:59.000001", ""],
+    "text": ["10.0.0.1", "tcp", "a b", "", "x" * 40],
+}
+_ODD = {  # forms left to Arrow (read the same there, or rejected there)
+    "int": ["+5", " 5", "1e3", "1234567890123456789", "0x10", "5 "],
+    "float": ["1e5", "1.", ".5", "nan", "inf", "+1.0", "1,5"],
+    "ts": ["2023-11-14T22:13:20", "2023-02-29 00:00:00", "2023-11-14 22:13:20.1234567",
+           "2023-11-14", "2023-11-14 24:00:00", "2023-11-14 22:13:60", "2023-11-14 22:13:20Z"],
+    "text": ["caf\u00e9", 'say "hi"', "a\r"],
+}
+_TYPES = {"int": pa.int64(), "float": pa.float64(), "ts": pa.timestamp("us")}
+
+
+def _parse_both(lines: list[str], monkeypatch: pytest.MonkeyPatch, delimiter: str = ",",
+                quoted: bool = True) -> tuple[Any, Any, bool]:
+    from ingest import base
+    names = ["int", "skip", "float", "ts", "text", "tail1", "tail2"]
+    arr = pa.array(lines, pa.string())
+    nos = np.arange(1, len(lines) + 1)
+    used: list[bool] = []
+    real = base._native_delimited
+
+    def spy(*a: Any) -> Any:
+        got = real(*a)
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(base, "_native_delimited", spy)
+
+    def run() -> Any:
+        d = base.parse_delimited("x", arr, nos, names, delimiter, quoted=quoted,
+                                 include=["int", "float", "ts", "text"], types=_TYPES)
+        rows = [{k: "NaN" if v != v else v for k, v in r.items()} for r in d.table.to_pylist()]
+        return rows, [(r.line, r.reason) for r in d.rejects], d.line_nos.tolist()
+
+    native = run()
+    monkeypatch.setattr(base, "native_kernels", None)
+    arrow = run()
+    return native, arrow, bool(used and used[0])
+
+
+def _line(values: dict[str, str], d: str = ",") -> str:
+    return d.join([values["int"], "s", values["float"], values["ts"], values["text"], "t",
+                   "u"]) + "\n"
+
+
+@pytest.mark.parametrize("column", list(_PLAIN))
+def test_parse_lines_reads_plain_forms_as_arrow_does(column: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    if stitch._native is None:
+        pytest.skip("not built")
+    base_row = {"int": "1", "float": "2.5", "ts": "2023-01-01 00:00:00", "text": "a"}
+    # enough rows for both threads, every plain form of the column among them
+    lines = [_line({**base_row, column: v}) for v in _PLAIN[column] * 40]
+    native, arrow, used = _parse_both(lines, monkeypatch)
+    assert used, "the native parser left plain lines to Arrow"
+    assert native == arrow
+
+
+@pytest.mark.parametrize("column,value", [(c, v) for c, vs in _ODD.items() for v in vs])
+def test_parse_lines_leaves_other_forms_to_arrow(column: str, value: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    if stitch._native is None:
+        pytest.skip("not built")
+    base_row = {"int": "1", "float": "2.5", "ts": "2023-01-01 00:00:00", "text": "a"}
+    lines = [_line(base_row)] * 150 + [_line({**base_row, column: value})] + [
+        _line(base_row)] * 3
+    native, arrow, used = _parse_both(lines, monkeypatch)
+    assert not used
+    assert native == arrow
+
+
+@pytest.mark.parametrize("bad", ["1,s,2.5\n", "1,s,2.5,2023-01-01 00:00:00,a,t,u,v\n",
+                                 "1,s,2.5,2023-01-01 00:00:00,a\rb,t,u\n"])
+def test_parse_lines_bails_on_wrong_shapes(bad: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if stitch._native is None:
+        pytest.skip("not built")
+    good = _line({"int": "1", "float": "2.5", "ts": "2023-01-01 00:00:00", "text": "a"})
+    native, arrow, used = _parse_both([good] * 100 + [bad] + [good] * 100, monkeypatch)
+    assert not used
+    assert native == arrow
+    assert len(native[1]) == 1  # the line is a reject, the others are kept
+
+
+def test_parse_lines_tab_separated_unquoted(monkeypatch: pytest.MonkeyPatch) -> None:
+    if stitch._native is None:
+        pytest.skip("not built")
+    row = {"int": "3", "float": "0.5", "ts": "2023-01-01 00:00:00", "text": 'say "hi"'}
+    native, arrow, used = _parse_both([_line(row, "\t")] * 200, monkeypatch, "\t", False)
+    assert used and native == arrow
+    assert native[0][0]["text"] == 'say "hi"'  # a quote is text when quoting is off
