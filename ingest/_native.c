@@ -475,8 +475,30 @@ typedef struct {
     const int *kinds;
     fieldout *outs;
     locale_t c_locale;
+    uint64_t pattern;       /* the delimiter in every byte */
+    const uint8_t *limit;   /* end of the data: word reads stop before it */
     int ok;
 } parsejob;
+
+/* The first `byte` in [p, end), else end: eight bytes at a time (a word with a zero byte
+ * where it matches; the lowest flagged byte is exact), words read up to `limit`. */
+static inline const uint8_t *find_byte(const uint8_t *p, const uint8_t *end, uint8_t byte,
+                                       uint64_t pattern, const uint8_t *limit) {
+    while (p < end && p + 8 <= limit) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t x = w ^ pattern;
+        uint64_t t = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+        if (t) {
+            p += __builtin_ctzll(t) >> 3;
+            return p < end ? p : end;
+        }
+        p += 8;
+    }
+    if (p > end) return end;
+    while (p < end && *p != byte) p++;
+    return p;
+}
 
 static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
                                1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
@@ -496,9 +518,10 @@ static inline int parse_int(const uint8_t *p, const uint8_t *e, int64_t *out) {
     return 1;
 }
 
-/* -?digits[.digits] only. Up to 15 digits and 22 decimals: m / 10^k, both exact doubles and
- * one correctly rounded division; longer: the C library's correctly rounding strtod in the
- * "C" locale. Either way the double a correctly rounding parser (Arrow's) gives. */
+/* -?digits[.digits] only. With the digits as an integer m <= 2^53 and at most 22 decimals:
+ * m / 10^k, both exact doubles and one correctly rounded division; else the C library's
+ * correctly rounding strtod in the "C" locale. Either way the double a correctly rounding
+ * parser (Arrow's) gives. */
 static inline int parse_float(const uint8_t *p, const uint8_t *e, double *out, locale_t loc) {
     const uint8_t *s0 = p;
     int neg = 0;
@@ -519,7 +542,7 @@ static inline int parse_float(const uint8_t *p, const uint8_t *e, double *out, l
         if (frac >= 0) frac++;
     }
     if (frac == 0 || digits > 40) return 0; /* "1." */
-    if (digits <= 15 && frac <= 22) {
+    if (digits <= 19 && m <= (1ULL << 53) && frac <= 22) {
         double v = (double)m;
         if (frac > 0) v /= POW10[frac];
         *out = neg ? -v : v;
@@ -582,6 +605,12 @@ static inline int parse_ts(const uint8_t *p, const uint8_t *e, int64_t *out) {
 static void *parse_part(void *arg) {
     parsejob *j = arg;
     j->ok = 0;
+    /* this part's counts live here, not in the shared outputs: two threads writing next to
+     * each other would pass the cache line back and forth on every field */
+    size_t len[j->nfields];
+    int64_t nulls[j->nfields];
+    memset(len, 0, sizeof len);
+    memset(nulls, 0, sizeof nulls);
     for (int64_t i = j->lo; i < j->hi; i++) {
         const uint8_t *p = j->buf + j->line_off[i], *le = j->buf + j->line_off[i + 1];
         if (le <= p || le[-1] != '\n') return NULL;
@@ -596,17 +625,16 @@ static void *parse_part(void *arg) {
                 break;
             }
             if (f >= j->nfields) return NULL;
-            const uint8_t *fe = p;
-            while (fe < le && *fe != j->delim) fe++;
+            const uint8_t *fe = find_byte(p, le, j->delim, j->pattern, j->limit);
             int kind = j->kinds[f];
             if (kind != K_SKIP) {
                 fieldout *o = &j->outs[f];
                 if (fe == p) {
                     o->valid[i >> 3] &= (uint8_t)~(1u << (i & 7));
-                    o->nulls[j->part]++;
+                    nulls[f]++;
                     if (kind == K_INT || kind == K_TS) o->i64[i] = 0;
                     else if (kind == K_FLOAT) o->f64[i] = 0;
-                    else o->off[i + 1] = (int32_t)o->len[j->part];
+                    else o->off[i + 1] = (int32_t)len[f];
                 } else if (kind == K_INT) {
                     if (!parse_int(p, fe, &o->i64[i])) return NULL;
                 } else if (kind == K_FLOAT) {
@@ -614,16 +642,10 @@ static void *parse_part(void *arg) {
                 } else if (kind == K_TS) {
                     if (!parse_ts(p, fe, &o->i64[i])) return NULL;
                 } else {
-                    size_t w = (size_t)(fe - p), at = o->len[j->part];
-                    uint8_t *dst = o->text + o->base[j->part] + at;
-                    uint8_t high = 0;
-                    for (size_t k = 0; k < w; k++) {
-                        dst[k] = p[k];
-                        high |= p[k];
-                    }
-                    if (high & 0x80) return NULL; /* UTF-8 checks are Arrow's */
-                    o->len[j->part] = at + w;
-                    o->off[i + 1] = (int32_t)(o->len[j->part]);
+                    size_t w = (size_t)(fe - p);
+                    memcpy(o->text + o->base[j->part] + len[f], p, w);
+                    len[f] += w;
+                    o->off[i + 1] = (int32_t)len[f];
                 }
             }
             if (fe == le) {
@@ -633,6 +655,10 @@ static void *parse_part(void *arg) {
             p = fe + 1;
         }
         if (f != j->nfields) return NULL;
+    }
+    for (int f = 0; f < j->nfields; f++) {
+        j->outs[f].len[j->part] = len[f];
+        j->outs[f].nulls[j->part] = nulls[f];
     }
     j->ok = 1;
     return NULL;
@@ -646,7 +672,7 @@ PyDoc_STRVAR(parse_lines_doc,
 "or int32 offsets, text room of line_off[n] - line_off[0] bytes or None), writable. An\n"
 "empty field is null. Returns per field not skipped (null count, text length); None as soon\n"
 "as any line is not plain: another field count, a value outside the strict forms read here\n"
-"(-?digits; -?digits.digits; YYYY-MM-DD HH:MM:SS[.ffffff]; ASCII text), a carriage\n"
+"(-?digits; -?digits.digits; YYYY-MM-DD HH:MM:SS[.ffffff]), a byte >= 0x80, a carriage\n"
 "return, or a double quote when quoted. Arrow's CSV reader, which reads every form these\n"
 "take to the same values, then decides. Two threads.");
 
@@ -732,7 +758,9 @@ static PyObject *parse_lines(PyObject *self, PyObject *args) {
     }
     /* anything not plain anywhere: Arrow decides */
     const uint8_t *start = buf + (n ? line_off[0] : 0);
-    if (memchr(start, '\r', span) || (quoted && memchr(start, '"', span))) {
+    uint8_t high = 0; /* UTF-8 checks are Arrow's: any byte >= 0x80 leaves the lines to it */
+    for (size_t k = 0; k < span; k++) high |= start[k];
+    if ((high & 0x80) || memchr(start, '\r', span) || (quoted && memchr(start, '"', span))) {
         result = Py_NewRef(Py_None);
         goto done;
     }
@@ -747,9 +775,13 @@ static PyObject *parse_lines(PyObject *self, PyObject *args) {
         memset(outs[f].valid, 0xff, nbits);
         outs[f].base[1] = n ? (size_t)(line_off[mid] - line_off[0]) : 0;
     }
+    uint64_t pattern = 0x0101010101010101ULL * (uint8_t)delim;
+    const uint8_t *limit = buf + bufs[1].b.len;
     parsejob jobs[2] = {
-        {buf, line_off, 0, mid, 0, nfields, last_wanted, (uint8_t)delim, kinds, outs, loc, 0},
-        {buf, line_off, mid, n, 1, nfields, last_wanted, (uint8_t)delim, kinds, outs, loc, 0}};
+        {buf, line_off, 0, mid, 0, nfields, last_wanted, (uint8_t)delim, kinds, outs, loc,
+         pattern, limit, 0},
+        {buf, line_off, mid, n, 1, nfields, last_wanted, (uint8_t)delim, kinds, outs, loc,
+         pattern, limit, 0}};
     Py_BEGIN_ALLOW_THREADS
     pthread_t th;
     int threaded = mid > 0 && pthread_create(&th, NULL, parse_part, &jobs[0]) == 0;
