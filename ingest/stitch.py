@@ -218,7 +218,12 @@ class Stitcher:
             order = _start_order(ts)
             return plain if order is None else plain.take(pa.array(order))
         sub_pos = np.flatnonzero(one_way)
+        joined = self.stitched
         out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
+        if self.stitched == joined and _start_order(ts) is None:
+            fast = self._unjoined(table, plain, sub_pos, out, kept)
+            if fast is not None:
+                return fast
         # each flow is taken from its place in the block: a biflow from the block as it is, a
         # joined record from the join's output (at its originator's place; the other half and
         # absorbed pieces drop out) -- one take over both, in position order, then by start
@@ -236,6 +241,32 @@ class Stitcher:
         if order is not None:
             rows = rows[order]
         return pa.concat_tables([plain, out]).take(pa.array(rows))
+
+    def _unjoined(self, table: pa.Table, plain: pa.Table, sub_pos: np.ndarray, out: pa.Table,
+                  kept: np.ndarray) -> pa.Table | None:
+        """The common block of a biflow sensor (Argus): in start order, and no one-way record
+        joined another. Then only the one-way records' state and flags change, and those still
+        open are at the end: the block up to the first of them is the output as it is (a slice,
+        two columns patched), the rest waits for the next block. None when that rest would be
+        more than an eighth of the block (a long one-way record still open)."""
+        n = table.num_rows
+        open_ = np.ones(len(sub_pos), dtype=bool)
+        open_[kept] = False
+        cut = int(sub_pos[np.argmax(open_)]) if open_.any() else n
+        if n - cut > n // 8:
+            return None
+        self._carry = table.slice(cut) if cut < n else None
+        head = int(np.searchsorted(sub_pos[kept], cut))  # kept is in block order here
+        mask = np.zeros(cut, dtype=bool)
+        mask[sub_pos[kept[:head]]] = True
+        patch = pa.array(mask)
+        result = plain.slice(0, cut)
+        for name in ("state", "tcp_flags"):
+            i = result.schema.get_field_index(name)
+            result = result.set_column(i, result.schema.field(name), pc.replace_with_mask(
+                result.column(i).combine_chunks(), patch,
+                out.column(name).slice(0, head).combine_chunks()))
+        return result
 
     def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
                 ) -> tuple[pa.Table, np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from ingest.base import empty_batch
 from ingest.stitch import END, FLAGS, Stitcher
@@ -83,3 +84,45 @@ def test_one_way_halves_meet_across_blocks_with_biflows_around() -> None:
     assert st.stitched == 1
     assert [(r["src_ip"], r["state"], r["dst_bytes"]) for r in got] == [
         ("10.0.0.1", "REJ", 40), ("10.0.0.8", "SF", 9000)]
+
+
+def _sensor_blocks() -> list[pa.Table]:
+    """Time-ordered blocks of a biflow sensor: biflows, one-way records that join nothing,
+    and one still open at a block's end whose other half comes in the next block."""
+    rows = []
+    for i in range(40):
+        rows.append(_biflow(T0 + i * 10_000_000, f"10.0.1.{i % 7}", "192.0.2.1", 50000 + i))
+        if i % 5 == 0:  # a scan probe: SYN, nothing back
+            rows.append(_one_way(T0 + i * 10_000_000 + 1, "10.0.0.66", 41000 + i,
+                                 f"192.0.2.{i}", 22, SYN, 60, 1))
+    rows.append(_one_way(T0 + 399_000_000, "10.0.0.1", 40000, "192.0.2.2", 25, SYN, 60, 1))
+    first = _block(rows)
+    second = _block([
+        _one_way(T0 + 399_500_000, "192.0.2.2", 25, "10.0.0.1", 40000, SYN | ACK, 60, 1),
+        _biflow(T0 + 400_000_000, "10.0.0.8", "192.0.2.1", 50001)])
+    return [first, second]
+
+
+def _run(blocks: list[pa.Table]) -> tuple[list[list[dict[str, Any]]], int]:
+    st = Stitcher(window_s=60)
+    outs = [st.push(b) for b in blocks] + [st.push(blocks[0].slice(0, 0), final=True)]
+    return [o.to_pylist() for o in outs], st.stitched
+
+
+def test_unjoined_block_is_cut_before_its_open_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, fast_joined = _run(_sensor_blocks())
+    # the first block goes out up to its first open one-way record; the rest waits
+    lines = [r["source_line"] for r in fast[0]]
+    assert lines == sorted(lines) and len(lines) < 49
+    probes = [r for r in fast[0] if r["src_ip"] == "10.0.0.66"]
+    assert probes and all(r["state"] == "S0" and r["tcp_flags"] == "S_" for r in probes)
+    assert fast_joined == 1
+    smtp = [r for out in fast for r in out if r["dst_port"] == 25 or r["src_port"] == 25]
+    assert len(smtp) == 1 and smtp[0]["state"] == "S1" and smtp[0]["dst_pkts"] == 1
+    # the general path (a take over the whole block) gives the same flows
+    monkeypatch.setattr(Stitcher, "_unjoined", lambda *a: None)
+    slow, slow_joined = _run(_sensor_blocks())
+    key = sorted(str(sorted(r.items())) for out in fast for r in out)
+    assert key == sorted(str(sorted(r.items())) for out in slow for r in out)
+    assert slow_joined == fast_joined
+    assert len(slow[0]) > len(fast[0])  # the general path keeps back only open records
