@@ -52,9 +52,8 @@ FLAGS = "_flags"  # int64 TCP flag bits of the record's own direction, -1 unknow
 END = "_end"  # int64 microseconds since the epoch: the record's last packet
 
 
-#: The columns the join rewrites; every other column of a joined flow is its originator's.
-_REWRITTEN = ("ts", "duration", "src_bytes", "src_pkts", "dst_bytes", "dst_pkts", "state",
-              "tcp_flags")
+#: What the join looks at: the 5-tuple and the times.
+_KEY = ("ts", END, FLAGS, "src_ip", "dst_ip", "src_port", "dst_port", "proto")
 
 
 def _one_way(t: pa.Table) -> np.ndarray:
@@ -218,12 +217,11 @@ class Stitcher:
             order = _start_order(ts)
             return plain if order is None else plain.take(pa.array(order))
         sub_pos = np.flatnonzero(one_way)
-        joined = self.stitched
-        out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
-        if self.stitched == joined and _start_order(ts) is None:
-            fast = self._unjoined(table, plain, sub_pos, out, kept)
+        if _start_order(ts) is None:
+            fast = self._unjoined(table, plain, ts, sub_pos, final)
             if fast is not None:
                 return fast
+        out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
         # each flow is taken from its place in the block: a biflow from the block as it is, a
         # joined record from the join's output (at its originator's place; the other half and
         # absorbed pieces drop out) -- one take over both, in position order, then by start
@@ -242,30 +240,47 @@ class Stitcher:
             rows = rows[order]
         return pa.concat_tables([plain, out]).take(pa.array(rows))
 
-    def _unjoined(self, table: pa.Table, plain: pa.Table, sub_pos: np.ndarray, out: pa.Table,
-                  kept: np.ndarray) -> pa.Table | None:
+    def _unjoined(self, table: pa.Table, plain: pa.Table, ts: np.ndarray,
+                  sub_pos: np.ndarray, final: bool) -> pa.Table | None:
         """The common block of a biflow sensor (Argus): in start order, and no one-way record
-        joined another. Then only the one-way records' state and flags change, and those still
+        joins another. Then only the one-way records' state and flags change, and those still
         open are at the end: the block up to the first of them is the output as it is (a slice,
-        two columns patched), the rest waits for the next block. None when that rest would be
-        more than an eighth of the block (a long one-way record still open)."""
+        two columns patched), the rest waits for the next block. The join is tried on the
+        5-tuples and times alone, before any other column is gathered. None when a record
+        joins, or when the rest would be more than an eighth of the block (a long one-way
+        record still open)."""
+        key = table.select(list(_KEY)).take(pa.array(sub_pos))
+        window_us = int(self.window_s * 1e6)
+        k_ts = _np(key.column("ts").cast(pa.int64()))
+        end = np.maximum(_np(key.column(END)), k_ts)
+        flags = _np(key.column(FLAGS), -1)
+        pairs = _pairs_native if _native is not None else _pairs_numpy
+        _, orig, _, absorbed_into = pairs(
+            key, k_ts, end, flags, _np(key.column("src_port").cast(pa.int64()), -1),
+            _np(key.column("dst_port").cast(pa.int64()), -1), window_us)
+        if len(orig) or (absorbed_into >= 0).any():
+            return None
         n = table.num_rows
-        open_ = np.ones(len(sub_pos), dtype=bool)
-        open_[kept] = False
+        open_ = np.zeros(len(sub_pos), dtype=bool) if final else (
+            end + window_us >= int(ts.max()))
         cut = int(sub_pos[np.argmax(open_)]) if open_.any() else n
         if n - cut > n // 8:
             return None
         self._carry = table.slice(cut) if cut < n else None
-        head = int(np.searchsorted(sub_pos[kept], cut))  # kept is in block order here
+        head = int(np.searchsorted(sub_pos, cut))
+        rows = pa.array(sub_pos[:head])
+        state, tcp_flags = _flag_columns(
+            plain.select(["proto", "state", "tcp_flags"]).take(rows), flags[:head],
+            flags[:head], np.zeros(head, np.int64),
+            _np(table.column("dst_pkts").take(rows), -1))
         mask = np.zeros(cut, dtype=bool)
-        mask[sub_pos[kept[:head]]] = True
+        mask[sub_pos[:head]] = True
         patch = pa.array(mask)
         result = plain.slice(0, cut)
-        for name in ("state", "tcp_flags"):
+        for name, arr in (("state", state), ("tcp_flags", tcp_flags)):
             i = result.schema.get_field_index(name)
             result = result.set_column(i, result.schema.field(name), pc.replace_with_mask(
-                result.column(i).combine_chunks(), patch,
-                out.column(name).slice(0, head).combine_chunks()))
+                result.column(i).combine_chunks(), patch, arr.cast(result.schema.field(name).type)))
         return result
 
     def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
@@ -334,12 +349,9 @@ class Stitcher:
         if by_start is not None:
             k = k[by_start]
         out = t.drop_columns([FLAGS, END]).take(pa.array(k))
-        proto = out.column("proto").combine_chunks()
         # every flow (paired or not) gets the flag-pair state and flags
-        s_flags = np.where(flags[k] < 0, -1, src_flags[k])
-        d_flags = np.where(s_flags < 0, -1, dst_flags[k])
-        state = flag_pair_state(proto, s_flags, d_flags, np.maximum(new_dst_p[k], 0))
-        tcp_flags = _pair_letters(proto, s_flags, d_flags)
+        state, tcp_flags = _flag_columns(out, flags[k], src_flags[k], dst_flags[k],
+                                         new_dst_p[k])
         dur = (new_end[k] - new_ts[k]) / 1e6
 
         def ints(x: np.ndarray) -> pa.Array:
@@ -351,13 +363,25 @@ class Stitcher:
                                    out.column("duration").combine_chunks()),
             "src_bytes": ints(new_src_b[k]), "src_pkts": ints(new_src_p[k]),
             "dst_bytes": ints(new_dst_b[k]), "dst_pkts": ints(new_dst_p[k]),
-            "state": pc.coalesce(state, out.column("state").combine_chunks()),
-            "tcp_flags": pc.coalesce(tcp_flags, out.column("tcp_flags").combine_chunks()),
+            "state": state, "tcp_flags": tcp_flags,
         }
         for name, arr in cols.items():
             i = out.schema.get_field_index(name)
             out = out.set_column(i, out.schema.field(name), arr.cast(out.schema.field(name).type))
         return out, k
+
+
+def _flag_columns(t: pa.Table, flags: np.ndarray, src_flags: np.ndarray, dst_flags: np.ndarray,
+                  dst_pkts: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """``state`` and ``tcp_flags`` of the flows ``t`` from the flags each side sent (-1
+    unknown; ``flags``: the record's own), where they tell; else what ``t`` had."""
+    proto = t.column("proto").combine_chunks()
+    s_flags = np.where(flags < 0, -1, src_flags)
+    d_flags = np.where(s_flags < 0, -1, dst_flags)
+    state = flag_pair_state(proto, s_flags, d_flags, np.maximum(dst_pkts, 0))
+    return (pc.coalesce(state, t.column("state").combine_chunks()),
+            pc.coalesce(_pair_letters(proto, s_flags, d_flags),
+                        t.column("tcp_flags").combine_chunks()))
 
 
 def _pair_letters(proto: pa.Array, s_flags: np.ndarray, d_flags: np.ndarray) -> pa.Array:
