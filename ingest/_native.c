@@ -822,10 +822,53 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(line_ends_doc,
+"line_ends(data, out) -> int\n\n"
+"Fills out (int32, room for one more than the lines of data) with 0 and the position after\n"
+"each newline of data; returns how many it wrote.");
+
+static PyObject *line_ends(PyObject *self, PyObject *args) {
+    PyObject *data_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OO", &data_obj, &out_obj)) return NULL;
+    pybuf b[2];
+    memset(b, 0, sizeof b);
+    if (get_buf(data_obj, &b[0], 0, 0, 0, "data") < 0
+        || get_buf(out_obj, &b[1], 1, 4, 1, "out") < 0) {
+        release(b, 2);
+        return NULL;
+    }
+    const uint8_t *p = b[0].b.buf, *end = p + b[0].b.len;
+    int32_t *out = b[1].b.buf;
+    Py_ssize_t room = b[1].b.len / 4, k = 0;
+    if (b[0].b.len >= INT32_MAX) {
+        release(b, 2);
+        PyErr_SetString(PyExc_ValueError, "line_ends: data over 2 GiB");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const uint8_t *start = p;
+    out[k++] = 0;
+    while (p < end && k < room) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) break;
+        p = nl + 1;
+        out[k++] = (int32_t)(p - start);
+    }
+    Py_END_ALLOW_THREADS
+    int full = p < end && k >= room && memchr(p, '\n', (size_t)(end - p)) != NULL;
+    release(b, 2);
+    if (full) {
+        PyErr_SetString(PyExc_ValueError, "line_ends: out is too small");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(k);
+}
+
 static PyMethodDef methods[] = {
     {"pair", pair, METH_VARARGS, pair_doc},
     {"aggregate", aggregate, METH_VARARGS, aggregate_doc},
     {"parse_lines", parse_lines, METH_VARARGS, parse_lines_doc},
+    {"line_ends", line_ends, METH_VARARGS, line_ends_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -242,12 +242,16 @@ def iter_reused_blocks(stream: IO[bytes], block_bytes: int
 def line_offsets(data: bytes | memoryview, step: int = 1 << 20) -> np.ndarray:
     """int32 offsets of the lines of ``data``: 0, then the position after each newline.
 
-    Found a megabyte at a time, so that the comparison's mask stays in cache (about twice
-    as fast as one pass over a 64 MB block).
+    Natively one memchr per line; without the extension a megabyte at a time, so that the
+    comparison's mask stays in cache (about twice as fast as one pass over a 64 MB block).
 
     >>> line_offsets(b"ab\\nc\\n\\nd\\n", step=3).tolist()
     [0, 3, 5, 6, 8]
     """
+    if native_kernels is not None and len(data) < (1 << 31) - 1:
+        # one memchr per line: the lines are at most as many as the bytes
+        out = np.empty(len(data) + 1, dtype=np.int32)
+        return out[:native_kernels.line_ends(data, out)].copy()
     arr = np.frombuffer(data, dtype=np.uint8)
     parts = [np.zeros(1, dtype=np.int32)]
     for lo in range(0, len(arr), step):

@@ -248,3 +248,15 @@ def test_parse_lines_tab_separated_unquoted(monkeypatch: pytest.MonkeyPatch) -> 
     native, arrow, used = _parse_both([_line(row, "\t")] * 200, monkeypatch, "\t", False)
     assert used and native == arrow
     assert native[0][0]["text"] == 'say "hi"'  # a quote is text when quoting is off
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"\n\n\n", b"abc", b"a\nbc", b"ab\nc\n\nd\n",
+                                  bytes(range(256)) * 50 + b"tail"])
+def test_line_ends_native_equals_numpy(data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    native = base.line_offsets(data, step=7)
+    monkeypatch.setattr(base, "native_kernels", None)
+    assert native.tolist() == base.line_offsets(data, step=7).tolist()
+    assert native.dtype == np.int32
