@@ -374,14 +374,28 @@ class Stitcher:
 def _flag_columns(t: pa.Table, flags: np.ndarray, src_flags: np.ndarray, dst_flags: np.ndarray,
                   dst_pkts: np.ndarray) -> tuple[pa.Array, pa.Array]:
     """``state`` and ``tcp_flags`` of the flows ``t`` from the flags each side sent (-1
-    unknown; ``flags``: the record's own), where they tell; else what ``t`` had."""
+    unknown; ``flags``: the record's own), where they tell; else what ``t`` had. Both depend
+    on (TCP or not, the two flag sets, responder sent packets) only: worked out once per
+    distinct combination, then spread to the rows by one take each."""
     proto = t.column("proto").combine_chunks()
-    s_flags = np.where(flags < 0, -1, src_flags)
-    d_flags = np.where(s_flags < 0, -1, dst_flags)
-    state = flag_pair_state(proto, s_flags, d_flags, np.maximum(dst_pkts, 0))
-    return (pc.coalesce(state, t.column("state").combine_chunks()),
-            pc.coalesce(_pair_letters(proto, s_flags, d_flags),
-                        t.column("tcp_flags").combine_chunks()))
+    s_flags = np.where(flags < 0, -1, np.clip(src_flags, -1, 255))
+    d_flags = np.where(s_flags < 0, -1, np.clip(dst_flags, -1, 255))
+    is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
+    key = (((s_flags + 1) * 257 + (d_flags + 1)) * 2 + (dst_pkts > 0)) * 2 + is_tcp
+    enc = pc.dictionary_encode(pa.array(key, pa.int64()))
+    u = np.asarray(enc.dictionary, dtype=np.int64)
+    u_proto = pa.array(np.where(u & 1, "tcp", "other"))
+    u_s, u_d = (u >> 2) // 257 - 1, (u >> 2) % 257 - 1
+    u_dp = (u >> 1) & 1
+    def spread(per_key: pa.Array, name: str) -> pa.Array:
+        got = per_key.take(enc.indices)
+        old = t.column(name)
+        if got.null_count == 0 or old.null_count == len(old):
+            return got
+        return pc.coalesce(got, old.combine_chunks())
+
+    return (spread(flag_pair_state(u_proto, u_s, u_d, u_dp), "state"),
+            spread(_pair_letters(u_proto, u_s, u_d), "tcp_flags"))
 
 
 def _pair_letters(proto: pa.Array, s_flags: np.ndarray, d_flags: np.ndarray) -> pa.Array:
