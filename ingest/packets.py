@@ -109,6 +109,11 @@ class Aggregator:
     active_s: float = ACTIVE_TIMEOUT_S
     _carry: Packets | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if not (self.idle_s > 0 and self.active_s > 0):
+            raise ValueError(f"timeouts must be positive seconds (idle {self.idle_s}, active "
+                             f"{self.active_s})")
+
     def push(self, p: Packets, *, final: bool = False) -> Packets:
         """Add packets; return the flows that are complete, as :class:`Packets` rows where
         ``src`` is the originator (``fwd_*``: originator -> responder)."""
