@@ -12,8 +12,8 @@ For each format it times the reader alone (file -> canonical Arrow batches, vali
 stitching, aggregation included; no workspace; fastest of ``--repeat`` runs) and reports
 seconds, flows/s, microseconds per flow and the ratio to the Zeek reader's time per flow
 (Zeek is re-run alongside each format, so the ratio holds while a shared machine's load
-drifts); for
-pcap and tshark also packets/s. Results go to ``bench/out/readers.json``.
+drifts); for pcap and tshark also packets/s; and the peak resident memory of one more read in a
+fresh (forked) process, Zeek's beside each. Results go to ``bench/out/readers.json``.
 
     python bench/readers_bench.py --flows 1000000
     python bench/readers_bench.py --flows 10000000 --formats zeek,argus,nfdump
@@ -29,6 +29,7 @@ import struct
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -304,6 +305,28 @@ def time_reader(fmt: str, path: Path) -> dict[str, float]:
     return {"seconds": secs, "cpu_seconds": cpu, "flows": flows, "rejects": rejects, **notes}
 
 
+def _peak_child(fmt: str, path: str, conn: Any) -> None:
+    import resource
+    time_reader(fmt, Path(path))
+    conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB -> MiB
+
+
+def peak_rss_mib(fmt: str, path: Path) -> float:
+    """Peak resident memory of a fresh process (forked from this one, so the libraries are
+    already loaded) that reads ``path`` once."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_peak_child, args=(fmt, str(path), send))
+    proc.start()
+    send.close()  # the child's copy is the only one left: a crash ends recv with EOFError
+    try:
+        peak = float(recv.recv())
+    finally:
+        proc.join()
+    return peak
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--flows", type=int, default=1_000_000)
@@ -338,13 +361,15 @@ def main() -> None:
                 min(x["cpu_seconds"] for x in runs) / max(r["flows"], 1)) / (
                 zc["cpu_seconds"] / zc["flows"])
         r["mb"] = path.stat().st_size / 1e6
+        r["peak_rss_mib"] = peak_rss_mib(fmt, path)
         results[fmt] = r
         per = r["seconds"] / max(r["flows"], 1) * 1e6
         extra = ""
         if fmt in ("pcap", "tshark"):
             extra = f", {r.get('packets', 0) / r['seconds']:,.0f} packets/s"
         print(f"{fmt:10s} {r['flows']:>11,.0f} flows {r['seconds']:7.2f} s "
-              f"{r['flows'] / r['seconds']:>11,.0f} flows/s {per:6.2f} us/flow{extra}"
+              f"{r['flows'] / r['seconds']:>11,.0f} flows/s {per:6.2f} us/flow{extra}, "
+              f"peak RSS {r['peak_rss_mib']:,.0f} MiB"
               + (f", {r['ratio_to_adjacent_zeek']:.2f} x Zeek (run alongside; CPU "
                  f"{r['cpu_ratio_to_adjacent_zeek']:.2f} x)"
                  if "ratio_to_adjacent_zeek" in r else ""), flush=True)
