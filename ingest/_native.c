@@ -117,19 +117,21 @@ static void release(pybuf *bufs, int n) {
 /* Rows grouped by orientation-free 5-tuple (address, port, address, port, protocol; the
  * endpoint with the smaller (address, port) first). Fills fwd[i] (1: the source is that
  * smaller endpoint), gstart[0..ngroups] (group g's rows are rows[gstart[g]..gstart[g+1]]) and
- * rows (each group's rows in row order). Groups are numbered by first appearance. Returns the
- * number of groups, or -1 when out of memory. Runs without the GIL. */
+ * rows (each group's rows in row order; both may be NULL: no sort), and group_out[i] (row ->
+ * group, when not NULL). Groups are numbered by first appearance. Returns the number of
+ * groups, or -1 when out of memory. Runs without the GIL. */
 static int64_t group_by_tuple(int64_t n, const strcol *src, const strcol *dst, const strcol *pro,
                               const int64_t *sport, const int64_t *dport, uint8_t *fwd,
-                              int64_t *gstart, int64_t *rows) {
+                              int64_t *gstart, int64_t *rows, int32_t *group_out) {
     size_t cap = 16;
     while (cap < (size_t)n * 2) cap <<= 1;
     slot *slots = malloc(cap * sizeof(slot));
-    int32_t *group = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    int32_t *group = group_out ? group_out : malloc((size_t)(n ? n : 1) * sizeof(int32_t));
     int64_t *last = malloc((size_t)(n ? n : 1) * sizeof(int64_t)); /* group -> its last row */
     uint64_t *hashes = malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
     if (!slots || !group || !last || !hashes) {
-        free(slots); free(group); free(last); free(hashes);
+        free(slots); free(last); free(hashes);
+        if (group != group_out) free(group);
         return -1;
     }
     memset(slots, 0xff, cap * sizeof(slot));
@@ -179,12 +181,15 @@ static int64_t group_by_tuple(int64_t n, const strcol *src, const strcol *dst, c
             s = (s + 1) & mask;
         }
     }
-    /* stable counting sort by group */
-    memset(gstart, 0, (size_t)(ngroups + 2) * sizeof(int64_t));
-    for (int64_t i = 0; i < n; i++) gstart[group[i] + 2]++;
-    for (int64_t g = 0; g < ngroups; g++) gstart[g + 2] += gstart[g + 1];
-    for (int64_t i = 0; i < n; i++) rows[gstart[group[i] + 1]++] = i;
-    free(slots); free(group); free(last); free(hashes);
+    /* stable counting sort by group (when asked for) */
+    if (gstart && rows) {
+        memset(gstart, 0, (size_t)(ngroups + 2) * sizeof(int64_t));
+        for (int64_t i = 0; i < n; i++) gstart[group[i] + 2]++;
+        for (int64_t g = 0; g < ngroups; g++) gstart[g + 2] += gstart[g + 1];
+        for (int64_t i = 0; i < n; i++) rows[gstart[group[i] + 1]++] = i;
+    }
+    free(slots); free(last); free(hashes);
+    if (group != group_out) free(group);
     return ngroups;
 }
 
@@ -300,7 +305,7 @@ static PyObject *pair(PyObject *self, PyObject *args) {
     int64_t ngroups = -1;
     Py_BEGIN_ALLOW_THREADS
     if (gstart && rows && ord && anchor_end)
-        ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, gstart, rows);
+        ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, gstart, rows, NULL);
     if (ngroups >= 0)
         pair_groups(n, ngroups, gstart, rows, fwd, sport, dport, flags, ts, end, window, ord,
                     anchor_end, partner, absorbed);
@@ -322,6 +327,69 @@ static int cmp_pktent(const void *a, const void *b) {
     if (x->first != y->first) return x->first < y->first ? -1 : 1;
     if (x->line != y->line) return x->line < y->line ? -1 : 1;
     return (x->row > y->row) - (x->row < y->row);
+}
+
+/* aggregate()'s cut of one 5-tuple's next row (in (first, line) order) into flows: a new flow
+ * at the first row, after a gap over idle since the latest end so far, or when the active
+ * timeout's slot, counted from the idle segment's first row, changes */
+typedef struct {
+    double latest, seg_first;
+    int64_t slot, flow;
+} tuplewalk;
+
+static inline int64_t walk_step(tuplewalk *w, int first_row, int64_t r, double f, double l,
+                                double idle, double active) {
+    int cut = first_row || f - w->latest > idle;
+    if (cut) {
+        w->seg_first = f;
+        w->slot = 0;
+    } else {
+        int64_t sl = (int64_t)floor((f - w->seg_first) / active);
+        if (sl != w->slot) cut = 1;
+        w->slot = sl;
+    }
+    if (cut) w->flow = r;
+    if (first_row || l > w->latest) w->latest = l;
+    return w->flow;
+}
+
+/* rows in (first, line) order already: one pass, state per 5-tuple */
+static int walk_in_order(int64_t n, int64_t ngroups, const int32_t *group, const double *first,
+                         const double *last, double idle, double active, int64_t *start_of) {
+    tuplewalk *ws = malloc((size_t)(ngroups ? ngroups : 1) * sizeof(tuplewalk));
+    uint8_t *seen = calloc((size_t)(ngroups ? ngroups : 1), 1);
+    if (!ws || !seen) {
+        free(ws); free(seen);
+        return 0;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        int32_t g = group[r];
+        start_of[r] = walk_step(&ws[g], !seen[g], r, first[r], last[r], idle, active);
+        seen[g] = 1;
+    }
+    free(ws); free(seen);
+    return 1;
+}
+
+/* any order: each group's rows sorted by (first, line, row), then walked */
+static void walk_sorted(int64_t ngroups, const int64_t *gstart, const int64_t *rows, pktent *ord,
+                        const double *first, const double *last, const int64_t *line,
+                        double idle, double active, int64_t *start_of) {
+    for (int64_t g = 0; g < ngroups; g++) {
+        int64_t a = gstart[g], z = gstart[g + 1];
+        int sorted = 1;
+        for (int64_t k = a; k < z; k++) {
+            int64_t r = rows[k];
+            pktent e = {first[r], line[r], r};
+            ord[k] = e;
+            if (k > a && cmp_pktent(&ord[k - 1], &ord[k]) > 0) sorted = 0;
+        }
+        if (!sorted) qsort(ord + a, (size_t)(z - a), sizeof(pktent), cmp_pktent);
+        tuplewalk w = {0, 0, 0, -1};
+        for (int64_t k = a; k < z; k++)
+            start_of[ord[k].row] = walk_step(&w, k == a, ord[k].row, ord[k].first,
+                                             last[ord[k].row], idle, active);
+    }
 }
 
 PyDoc_STRVAR(aggregate_doc,
@@ -378,49 +446,42 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
             *o_ff = b[24].b.buf, *o_rf = b[25].b.buf, *o_line = b[26].b.buf;
 
     uint8_t *fwd = malloc((size_t)(n ? n : 1));
-    int64_t *gstart = malloc((size_t)(n + 2) * sizeof(int64_t));
-    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    pktent *ord = malloc((size_t)(n ? n : 1) * sizeof(pktent));
+    int32_t *group = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
     int64_t *start_of = malloc((size_t)(n ? n : 1) * sizeof(int64_t)); /* row -> flow's row */
+    int64_t *flow_id = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
     int64_t ngroups = -1, nflows = 0;
     Py_BEGIN_ALLOW_THREADS
-    if (fwd && gstart && rows && ord && start_of)
-        ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, gstart, rows);
-    for (int64_t g = 0; g < ngroups; g++) {
-        int64_t a = gstart[g], z = gstart[g + 1];
-        int sorted = 1;
-        for (int64_t k = a; k < z; k++) {
-            int64_t r = rows[k];
-            pktent e = {first[r], line[r], r};
-            ord[k] = e;
-            if (k > a && cmp_pktent(&ord[k - 1], &ord[k]) > 0) sorted = 0;
-        }
-        if (!sorted) qsort(ord + a, (size_t)(z - a), sizeof(pktent), cmp_pktent);
-        double latest = 0, seg_first = 0;
-        int64_t slot = 0, flow = -1;
-        for (int64_t k = a; k < z; k++) {
-            int64_t r = ord[k].row;
-            double f = ord[k].first;
-            int cut = k == a || f - latest > idle;
-            if (cut) {
-                seg_first = f;
-                slot = 0;
-            } else {
-                int64_t sl = (int64_t)floor((f - seg_first) / active);
-                if (sl != slot) cut = 1;
-                slot = sl;
-            }
-            if (cut) flow = r;
-            start_of[r] = flow;
-            if (k == a || last[r] > latest) latest = last[r];
+    if (fwd && group && start_of && flow_id) {
+        /* rows already in (first, line) order (packets as captured): one pass in row order
+         * walks every 5-tuple in its order, state kept per 5-tuple; else sorted per group */
+        int in_order = 1;
+        for (int64_t r = 1; r < n && in_order; r++)
+            in_order = first[r - 1] < first[r] || (first[r - 1] == first[r]
+                                                   && line[r - 1] <= line[r]);
+        if (in_order) {
+            ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, NULL, NULL, group);
+            if (ngroups >= 0 && !walk_in_order(n, ngroups, group, first, last, idle, active,
+                                               start_of))
+                ngroups = -1;
+        } else {
+            int64_t *gstart = malloc((size_t)(n + 2) * sizeof(int64_t));
+            int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+            pktent *ord = malloc((size_t)(n ? n : 1) * sizeof(pktent));
+            if (gstart && rows && ord)
+                ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, gstart, rows,
+                                         NULL);
+            if (ngroups >= 0)
+                walk_sorted(ngroups, gstart, rows, ord, first, last, line, idle, active,
+                            start_of);
+            free(gstart); free(rows); free(ord);
         }
     }
     if (ngroups >= 0) {
-        /* flows numbered by their first row's position; rows[] is reused as row -> flow */
+        /* flows numbered by their first row's position */
         for (int64_t r = 0; r < n; r++)
             if (start_of[r] == r) {
                 int64_t k = nflows++;
-                rows[r] = k;
+                flow_id[r] = k;
                 o_start[k] = r;
                 o_first[k] = first[r];
                 o_last[k] = last[r];
@@ -429,7 +490,7 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
                 o_ff[k] = o_rf[k] = -1;
             }
         for (int64_t r = 0; r < n; r++) {
-            int64_t s0 = start_of[r], k = rows[s0];
+            int64_t s0 = start_of[r], k = flow_id[s0];
             int same = fwd[r] == fwd[s0];
             if (first[r] < o_first[k]) o_first[k] = first[r];
             if (last[r] > o_last[k]) o_last[k] = last[r];
@@ -444,7 +505,7 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
         }
     }
     Py_END_ALLOW_THREADS
-    free(fwd); free(gstart); free(rows); free(ord); free(start_of);
+    free(fwd); free(group); free(start_of); free(flow_id);
     release(b, NB);
     if (ngroups < 0) return PyErr_NoMemory();
     return PyLong_FromLongLong(nflows);

@@ -92,8 +92,8 @@ def test_stitcher_output_is_the_same_either_way(seed: int,
     assert native[1] > 0
 
 
-def _packet_blocks(seed: int, n: int = 5000, parts: int = 3, timed: bool = True
-                   ) -> list[Packets]:
+def _packet_blocks(seed: int, n: int = 5000, parts: int = 3, timed: bool = True,
+                   captured: bool = False) -> list[Packets]:
     """Packets of few 5-tuples over hours (flows longer than the active timeout), equal times,
     out-of-order lines, and one sparse pair whose gaps are exactly the idle timeout or more."""
     rng = np.random.default_rng(seed)
@@ -112,6 +112,8 @@ def _packet_blocks(seed: int, n: int = 5000, parts: int = 3, timed: bool = True
     length = rng.integers(40, 1500, n)
     flags = np.where(proto == "tcp", rng.choice([-1, 0, 2, 18, 16, 17, 4], n), -1)
     line = rng.permutation(n).astype(np.int64) + 1 if seed % 2 else np.arange(1, n + 1)
+    if captured:  # as a capture is: in time order, lines counting up (the one-pass walk)
+        ts, line = np.sort(ts), np.arange(1, n + 1)
     cuts = np.linspace(0, n, parts + 1).astype(int)
     return [Packets.of_packets(ts[lo:hi], pa.array(src[lo:hi], pa.string()),
                                pa.array(dst[lo:hi], pa.string()),
@@ -122,13 +124,13 @@ def _packet_blocks(seed: int, n: int = 5000, parts: int = 3, timed: bool = True
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("timed", [True, False])
-def test_aggregate_native_equals_numpy(seed: int, timed: bool,
+@pytest.mark.parametrize("timed,captured", [(True, False), (True, True), (False, False)])
+def test_aggregate_native_equals_numpy(seed: int, timed: bool, captured: bool,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     if packets._native is None:
         pytest.skip("not built")
     def run() -> list[tuple[object, ...]]:
-        rows = _flows(_packet_blocks(seed, timed=timed), ordered=True)
+        rows = _flows(_packet_blocks(seed, timed=timed, captured=captured), ordered=True)
         return [tuple(None if x != x else x for x in r) for r in rows]  # NaN: no time
 
     native = run()
