@@ -188,6 +188,30 @@ def _pairs_native(t: pa.Table, ts: np.ndarray, end: np.ndarray, flags: np.ndarra
     return fwd.view(bool), orig, partner[orig], absorbed_into
 
 
+@dataclass(frozen=True)
+class _Join:
+    """The join of one-way records: their starts, ends (>= start) and own flags, and the
+    pairs (:func:`_pairs_numpy`'s result, natively when built)."""
+
+    ts: np.ndarray
+    end: np.ndarray
+    flags: np.ndarray
+    fwd: np.ndarray
+    orig: np.ndarray
+    resp: np.ndarray
+    absorbed_into: np.ndarray
+
+    @classmethod
+    def of(cls, t: pa.Table, window_us: int) -> _Join:
+        ts = _np(t.column("ts").cast(pa.int64()))
+        end = np.maximum(_np(t.column(END)), ts)
+        flags = _np(t.column(FLAGS), -1)
+        pairs = _pairs_native if _native is not None else _pairs_numpy
+        got = pairs(t, ts, end, flags, _np(t.column("src_port").cast(pa.int64()), -1),
+                    _np(t.column("dst_port").cast(pa.int64()), -1), window_us)
+        return cls(ts, end, flags, *got)
+
+
 @dataclass
 class Stitcher:
     """Joins the two directions of connections across the blocks of one file."""
@@ -251,13 +275,8 @@ class Stitcher:
         record still open)."""
         key = table.select(list(_KEY)).take(pa.array(sub_pos))
         window_us = int(self.window_s * 1e6)
-        k_ts = _np(key.column("ts").cast(pa.int64()))
-        end = np.maximum(_np(key.column(END)), k_ts)
-        flags = _np(key.column(FLAGS), -1)
-        pairs = _pairs_native if _native is not None else _pairs_numpy
-        _, orig, _, absorbed_into = pairs(
-            key, k_ts, end, flags, _np(key.column("src_port").cast(pa.int64()), -1),
-            _np(key.column("dst_port").cast(pa.int64()), -1), window_us)
+        j = _Join.of(key, window_us)
+        orig, absorbed_into, end, flags = j.orig, j.absorbed_into, j.end, j.flags
         if len(orig) or (absorbed_into >= 0).any():
             return None
         n = table.num_rows
@@ -290,14 +309,9 @@ class Stitcher:
         start of the whole block (default: of ``t``), for what is still open."""
         n = t.num_rows
         window_us = int(self.window_s * 1e6)
-        ts = _np(t.column("ts").cast(pa.int64()))
-        end = _np(t.column(END))
-        end = np.maximum(end, ts)
-        flags = _np(t.column(FLAGS), -1)
-        sport = _np(t.column("src_port").cast(pa.int64()), -1)
-        dport = _np(t.column("dst_port").cast(pa.int64()), -1)
-        pairs = _pairs_native if _native is not None else _pairs_numpy
-        fwd, orig, resp, absorbed_into = pairs(t, ts, end, flags, sport, dport, window_us)
+        j = _Join.of(t, window_us)
+        ts, end, flags, fwd = j.ts, j.end, j.flags, j.fwd
+        orig, resp, absorbed_into = j.orig, j.resp, j.absorbed_into
         paired = np.zeros(n, dtype=bool)
         paired[orig] = True
         paired[resp] = True
