@@ -956,19 +956,59 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
             rejects.append(Reject(path, int(line_nos[i]), reason, text or ""))
         lines = lines.filter(pa.array(good))
         line_nos = line_nos[good]
-    if len(lines) == 0:
+    tab = _typed_or_text(lines, names, idx, delimiter, quoted, types)
+    if tab is None:
+        # not even as text: a line Arrow's reader cannot split (a double quote that opens a
+        # value and never closes it on the line) -- found by halving, set aside
+        bad = _unsplittable(lines, names, idx, delimiter, quoted)
+        texts = pc.utf8_rtrim(lines.filter(pa.array(bad)), characters="\r\n").to_pylist()
+        for i, text in zip(np.flatnonzero(bad), texts, strict=True):
+            rejects.append(Reject(path, int(line_nos[i]), "cannot be split into fields (a "
+                                  "double quote that does not close?)", text or ""))
+        rejects.sort(key=lambda r: r.line)
+        lines, line_nos = lines.filter(pa.array(~bad)), line_nos[~bad]
+        tab = _typed_or_text(lines, names, idx, delimiter, quoted, types)
+    if tab is None:
         table = pa.table({c: pa.array([], pa.string()) for c in wanted})
         return Delimited(table, line_nos, lines, rejects)
-    buf = clean_buffer(lines)
-    tab = None
-    if types:  # typed in one pass (the good path); any unparsable value: all as text
-        try:
-            tab = _read_delimited(buf, names, idx, delimiter, quoted, types)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            tab = None
-    if tab is None:
-        tab = _read_delimited(buf, names, idx, delimiter, quoted, None)
     return Delimited(_columns(tab, idx), line_nos, lines, rejects)
+
+
+def _typed_or_text(lines: pa.StringArray, names: list[str], idx: dict[str, int],
+                   delimiter: str, quoted: bool, types: dict[str, pa.DataType] | None
+                   ) -> pa.Table | None:
+    """Arrow's parse of well-shaped ``lines``: typed in one pass (the good path), else (any
+    unparsable value) all as text; None when there are no lines or Arrow cannot split them."""
+    if len(lines) == 0:
+        return None
+    buf = clean_buffer(lines)
+    for typed in ([types, None] if types else [None]):
+        try:
+            tab = _read_delimited(buf, names, idx, delimiter, quoted, typed)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            continue
+        if tab.num_rows == len(lines):
+            return tab
+    return None
+
+
+def _unsplittable(lines: pa.StringArray, names: list[str], idx: dict[str, int],
+                  delimiter: str, quoted: bool) -> np.ndarray:
+    """The lines Arrow's reader cannot take as text even alone: halves that parse are
+    cleared whole, so one bad line among n costs about 2 log2(n) parses."""
+    bad = np.zeros(len(lines), dtype=bool)
+    todo = [(0, len(lines))]
+    while todo:
+        lo, hi = todo.pop()
+        if _typed_or_text(lines.slice(lo, hi - lo), names, idx, delimiter, quoted,
+                          None) is not None:
+            continue
+        if hi - lo == 1:
+            bad[lo] = True
+        else:
+            mid = (lo + hi) // 2
+            todo += [(lo, mid), (mid, hi)]
+    return bad
 
 
 @dataclass
