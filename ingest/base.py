@@ -62,6 +62,9 @@ __all__ = [
     "native_strings",
     "string_offsets",
     "trimmed_text",
+    "INNER_CR",
+    "inner_carriage_returns",
+    "integers_fit",
 ]
 
 native_kernels: ModuleType | None
@@ -634,9 +637,30 @@ def _checked_cast(values: pa.Array, pattern: str, typ: pa.DataType
     try:
         return s.cast(typ), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        ok = pc.fill_null(pc.match_substring_regex(s, pattern), True)
-        out = pc.if_else(ok, s, pa.scalar(None, pa.string())).cast(typ)
-        return out, ~np.asarray(ok)
+        ok = np.asarray(pc.fill_null(pc.match_substring_regex(s, pattern), True))
+        ok = integers_fit(s, ok, typ)
+        out = pc.if_else(pa.array(ok), s, pa.scalar(None, pa.string())).cast(typ)
+        return out, ~ok
+
+
+def integers_fit(text: pa.Array, ok: np.ndarray, typ: pa.DataType) -> np.ndarray:
+    """``ok`` (rows whose text has the form of a number), less those too big for an integer
+    ``typ``: digits that would overflow the cast (looked at one by one, they are rare).
+
+    >>> integers_fit(pa.array(["12", "99999999999999999999", "-5"]), np.ones(3, bool),
+    ...              pa.int64()).tolist()
+    [True, False, True]
+    """
+    if not pa.types.is_integer(typ):
+        return ok
+    long = ok & np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), 18), False))
+    if not long.any():
+        return ok
+    info = np.iinfo(typ.to_pandas_dtype())
+    ok = ok.copy()
+    for i in np.flatnonzero(long):
+        ok[i] = info.min <= int(text[int(i)].as_py()) <= info.max
+    return ok
 
 
 def int_column(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
@@ -908,6 +932,22 @@ def _columns(tab: pa.Table, idx: dict[str, int]) -> pa.Table:
     return pa.table(cols) if cols else pa.table({})
 
 
+#: The reason given for a line that :func:`inner_carriage_returns` flags.
+INNER_CR = "carriage return inside the line"
+
+
+def inner_carriage_returns(lines: pa.StringArray) -> np.ndarray:
+    """Lines with a carriage return that is not the one of a CRLF ending: Arrow's CSV reader
+    ends a row there, so their fields cannot be counted by delimiters.
+
+    >>> inner_carriage_returns(pa.array(["a,b\\r\\n", "a\\rb\\n", "ab\\n"])).tolist()
+    [False, True, False]
+    """
+    if not pc.any(pc.match_substring(lines, "\r")).as_py():
+        return np.zeros(len(lines), dtype=bool)
+    return np.asarray(pc.fill_null(pc.match_substring_regex(lines, "\r[^\n]"), False))
+
+
 def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
                     names: list[str], delimiter: str, *, quoted: bool = False,
                     include: list[str] | None = None,
@@ -932,42 +972,45 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
             tab = None
         if tab is not None and tab.num_rows == len(lines):
             return Delimited(_columns(tab, idx), line_nos, lines, [])
+    odd_quotes = np.zeros(len(lines), dtype=bool)
     if quoted and pc.any(pc.match_substring(lines, '"')).as_py():
         counted = pc.replace_substring_regex(lines, '"[^"]*"', "")
+        # a quote left open would run the value into the next line
+        odd_quotes = np.asarray(pc.count_substring(lines, '"')) % 2 == 1
     else:
         counted = lines
     counts = np.asarray(pc.count_substring(counted, delimiter))
     blank = np.asarray(pc.less_equal(pc.binary_length(lines), 2))  # "\n" or "\r\n"
     if blank.any():
         blank &= np.asarray(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(lines)), 0))
-    # a carriage return inside a line (not the one of a CRLF ending) would end a row there
-    inner_cr = np.zeros(len(lines), dtype=bool)
-    if pc.any(pc.match_substring(lines, "\r")).as_py():
-        inner_cr = np.asarray(pc.match_substring_regex(lines, "\r[^\n]"))
-    good = (counts == len(names) - 1) & ~blank & ~inner_cr
+    inner_cr = inner_carriage_returns(lines)
+    good = (counts == len(names) - 1) & ~blank & ~inner_cr & ~odd_quotes
     rejects: list[Reject] = []
     if not good.all():
         texts = pc.utf8_rtrim(lines.filter(pa.array(~good)), characters="\r\n").to_pylist()
         for i, text in zip(np.flatnonzero(~good), texts, strict=True):
-            reason = "empty line" if blank[i] else "carriage return inside the line" if (
-                inner_cr[i]) else (
+            reason = "empty line" if blank[i] else INNER_CR if inner_cr[i] else (
+                "a double quote that does not close") if odd_quotes[i] else (
                 f"expected {len(names)} fields separated by {delimiter!r}, got "
                 f"{int(counts[i]) + 1}")
             rejects.append(Reject(path, int(line_nos[i]), reason, text or ""))
         lines = lines.filter(pa.array(good))
         line_nos = line_nos[good]
     tab = _typed_or_text(lines, names, idx, delimiter, quoted, types)
-    if tab is None:
-        # not even as text: a line Arrow's reader cannot split (a double quote that opens a
-        # value and never closes it on the line) -- found by halving, set aside
+    if tab is None and len(lines):
+        # not even as text: lines Arrow's reader cannot split -- found by halving (and, should
+        # a line only fail next to another, the whole rest), set aside as rejects
         bad = _unsplittable(lines, names, idx, delimiter, quoted)
+        tab = _typed_or_text(lines.filter(pa.array(~bad)), names, idx, delimiter, quoted,
+                             types)
+        if tab is None:
+            bad[:] = True
         texts = pc.utf8_rtrim(lines.filter(pa.array(bad)), characters="\r\n").to_pylist()
         for i, text in zip(np.flatnonzero(bad), texts, strict=True):
-            rejects.append(Reject(path, int(line_nos[i]), "cannot be split into fields (a "
-                                  "double quote that does not close?)", text or ""))
+            rejects.append(Reject(path, int(line_nos[i]), "cannot be split into fields",
+                                  text or ""))
         rejects.sort(key=lambda r: r.line)
         lines, line_nos = lines.filter(pa.array(~bad)), line_nos[~bad]
-        tab = _typed_or_text(lines, names, idx, delimiter, quoted, types)
     if tab is None:
         table = pa.table({c: pa.array([], pa.string()) for c in wanted})
         return Delimited(table, line_nos, lines, rejects)

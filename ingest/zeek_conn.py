@@ -40,11 +40,14 @@ import pyarrow.json as pajson
 
 from graphflow.errors import InputFormatError
 from ingest.base import (
+    INNER_CR,
     FlowBatch,
     ProgressFn,
     Reject,
     canonical_table,
     clean_buffer,
+    inner_carriage_returns,
+    integers_fit,
     iter_line_blocks,
     iter_reused_blocks,
     line_block,
@@ -210,12 +213,12 @@ def _validate_strings(tab: pa.Table) -> tuple[pa.Table, list[tuple[np.ndarray, s
             out[name] = c
             continue
         pattern = _NUMERIC_RE["int" if pa.types.is_integer(target) else "float"]
-        ok = pc.fill_null(pc.match_substring_regex(c, pattern), True)
-        ok_np = np.asarray(ok)
+        text = pc.utf8_trim_whitespace(c)
+        ok_np = integers_fit(text, np.asarray(pc.fill_null(pc.match_substring_regex(
+            c, pattern), True)), target)
         if not ok_np.all():
             problems.append((~ok_np, f"field {name}: not a number"))
-        cleaned = pc.if_else(ok, c, pa.scalar(None, pa.string()))
-        out[name] = pc.utf8_trim_whitespace(cleaned).cast(target)
+        out[name] = pc.if_else(pa.array(ok_np), text, pa.scalar(None, pa.string())).cast(target)
     return pa.table(out), problems
 
 
@@ -225,12 +228,13 @@ def _tsv_segment(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     counts = np.asarray(pc.count_substring(lines, hdr.separator))
     lengths = np.asarray(pc.utf8_length(pc.utf8_rtrim(lines, characters="\r\n")))
     blank = lengths == 0
-    good = (counts == n_fields - 1) & ~blank
+    inner_cr = inner_carriage_returns(lines)
+    good = (counts == n_fields - 1) & ~blank & ~inner_cr
     rejects: list[Reject] = []
     if not good.all():
         for i in np.flatnonzero(~good):
             text = lines[int(i)].as_py().rstrip("\r\n")
-            reason = "empty line" if blank[i] else (
+            reason = "empty line" if blank[i] else INNER_CR if inner_cr[i] else (
                 f"expected {n_fields} tab-separated fields, got {int(counts[i]) + 1}")
             rejects.append(Reject(path, int(line_nos[i]), reason, text))
         lines = lines.filter(pa.array(good))

@@ -1,0 +1,57 @@
+"""Real files with bytes mangled at random: every reader returns flows and rejects (with file
+and line), never an exception from its parsing."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import ingest
+from graphflow.errors import InputFormatError
+
+D = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+FILES = [("argus", D / "argus" / "slips-test2-malicious.binetflow"),
+         ("nfdump", D / "nfdump" / "slips-test1.nfdump.csv"),
+         ("tshark", D / "tshark" / "slips-test7-hide-and-seek-short.tshark.csv"),
+         ("vast", D / "vast" / "vast2013-mc3-nf-week2-sample.csv"),
+         ("zeek", D / "zeek" / "slips-test10-mixed.conn.log")]
+# what breaks parsers: quotes, carriage returns, separators, invalid UTF-8, numbers too big
+TOKENS = [b'"', b"\r", b",", b"\t", b"\xff\xfe", b"\xc3\xa9", b"-", b".", b" ", b"", b"1e9",
+          b"99999999999999999999", b"nan", b"\n", b"#"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mangled_files_give_flows_and_rejects(seed: int, tmp_path: Path) -> None:
+    rng = random.Random(seed)
+    fmt, path = FILES[seed % len(FILES)]
+    head, *body = path.read_bytes().split(b"\n")
+    for _ in range(rng.randint(1, 20)):
+        i = rng.randrange(len(body))
+        if body[i]:
+            j = rng.randrange(len(body[i]) + 1)
+            body[i] = body[i][:j] + rng.choice(TOKENS) + body[i][j + rng.randint(0, 3):]
+    mangled = tmp_path / f"mangled-{seed}"
+    mangled.write_bytes(b"\n".join([head, *body]))
+    try:
+        batches = list(ingest.read_file(ingest.get_reader(fmt), mangled))
+    except InputFormatError:  # the file as a whole (its header mangled): one clear error
+        return
+    flows = sum(b.table.num_rows for b in batches)
+    rejects = [r for b in batches for r in b.rejects]
+    assert flows > 0
+    assert all(r.path == str(mangled) and r.line > 0 for r in rejects)
+
+
+def test_a_number_too_big_for_its_column_is_a_reject(tmp_path: Path) -> None:
+    lines = ["StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,TotPkts,TotBytes\n"]
+    row = "2023-01-01 00:00:{:02d}.5,0.1,tcp,10.0.0.1,4000{},->,10.0.0.2,80,CON,2,{}\n"
+    lines += [row.format(i % 60, i % 10, 200) for i in range(300)]
+    lines[100] = row.format(1, 1, "99999999999999999999")
+    f = tmp_path / "big.binetflow"
+    f.write_text("".join(lines))
+    batches = list(ingest.read_file(ingest.get_reader("argus"), f))
+    rejects = [r for b in batches for r in b.rejects]
+    assert [(r.line, r.reason) for r in rejects] == [(101, "TotBytes: not a number")]
+    assert sum(b.table.num_rows for b in batches) == 299
