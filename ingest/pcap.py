@@ -208,9 +208,9 @@ def _salvage(pcapy: object, source: str, done: int) -> tuple[bytes, bytes]:
             break
         if hdr is None:
             break
-        secs, usec = hdr.getts()
+        secs, usec = hdr.getts()  # signed here: a mangled time can come out negative
         parts.append(pkt)
-        meta_out.append((secs, usec, pos, len(pkt)))
+        meta_out.append((secs & 0xFFFFFFFF, usec & 0xFFFFFFFF, pos, len(pkt)))
         pos += len(pkt)
     return b"".join(parts), np.asarray(meta_out, dtype=np.uint32).reshape(-1, 4).tobytes()
 
