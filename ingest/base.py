@@ -65,6 +65,7 @@ __all__ = [
     "INNER_CR",
     "inner_carriage_returns",
     "integers_fit",
+    "TS_MAX_S",
 ]
 
 native_kernels: ModuleType | None
@@ -80,7 +81,7 @@ ProgressFn = Callable[[int], None]
 
 #: Seconds since the epoch accepted as a flow start (1970-01-01 .. 2100-01-01): relative
 #: captures (Zeek on a pcap without clock) legitimately start near 0.
-_TS_MAX_S = 4102444800.0
+TS_MAX_S = _TS_MAX_S = 4102444800.0
 
 
 @dataclass(frozen=True)
@@ -1299,5 +1300,9 @@ def end_times_us(ts: pa.Array, duration: pa.Array) -> np.ndarray:
     """Each record's end (start + non-negative duration, nulls as 0) in µs, for stitching."""
     ts_f = np.asarray(pc.fill_null(ts.cast(pa.float64()), 0.0), dtype=np.float64)
     dur_f = np.asarray(pc.fill_null(duration.cast(pa.float64()), 0.0), dtype=np.float64)
-    ends: np.ndarray = np.round((ts_f + np.maximum(dur_f, 0.0)) * 1e6).astype(np.int64)
+    # no finite end (the row is rejected by the table's checks): 0, and the stitcher takes the
+    # later of start and end
+    end_f = np.round((ts_f + np.maximum(dur_f, 0.0)) * 1e6)
+    end_f = np.where(np.isfinite(end_f) & (np.abs(end_f) < 2.0 ** 62), end_f, 0.0)
+    ends: np.ndarray = end_f.astype(np.int64)
     return ends

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from graphflow.errors import InputFormatError
 from ingest.base import (
+    TS_MAX_S,
     FlowBatch,
     ProgressFn,
     Reject,
@@ -286,6 +287,8 @@ def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
         ts = np.asarray(pc.fill_null(secs, np.nan), dtype=np.float64) + start
     else:
         ts = np.full(n, np.nan)
+    with np.errstate(invalid="ignore"):  # NaN: no time, told above
+        problems.append(((ts < 0) | (ts >= TS_MAX_S), "packet time out of range (1970-2100)"))
     # validation: addresses, protocol, ports in range
     src_n, dst_n = normalize_ips(src), normalize_ips(dst)
     problems.append((np.asarray(pc.is_null(src_n)) & ~non_ip, "missing or invalid source "

@@ -72,3 +72,16 @@ def test_mangled_captures_give_flows_or_one_clear_error(seed: int, tmp_path: Pat
             assert "src_ip" in batch.table.column_names
     except InputFormatError:
         return
+
+
+def test_a_packet_time_out_of_range_is_a_rejected_line(tmp_path: Path) -> None:
+    src = D / "tshark" / "slips-test7-hide-and-seek-short.tshark.csv"
+    head, *body = src.read_text().splitlines()
+    cells = body[10].split(",")
+    cells[1] = '"1520628999999999999999.5"'  # frame.time_epoch: parses, but not a date
+    body[10] = ",".join(cells)
+    f = tmp_path / "t.tshark.csv"
+    f.write_text("\n".join([head, *body]) + "\n")
+    rejects = [r for b in ingest.read_file(ingest.get_reader("tshark"), f) for r in b.rejects]
+    assert [(r.line, r.reason) for r in rejects] == [(12, "packet time out of range (1970-2100)")]
+    assert rejects[0].text == body[10]
