@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -963,7 +964,9 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     """
     wanted = [c for c in (include or names) if c in names]
     idx = {c: names.index(c) for c in wanted}
-    if len(names) > 1 and len(lines):
+    has_quotes = quoted and len(lines) > 0 and pc.any(pc.match_substring(lines, '"')).as_py()
+    open_quote = _open_quotes(lines, delimiter) if has_quotes else np.zeros(len(lines), bool)
+    if len(names) > 1 and len(lines) and not open_quote.any():
         plain = _native_delimited(lines, names, idx, delimiter, quoted, types)
         if plain is not None:
             return Delimited(plain, line_nos, lines, [])
@@ -973,11 +976,8 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
             tab = None
         if tab is not None and tab.num_rows == len(lines):
             return Delimited(_columns(tab, idx), line_nos, lines, [])
-    odd_quotes = np.zeros(len(lines), dtype=bool)
-    if quoted and pc.any(pc.match_substring(lines, '"')).as_py():
+    if has_quotes:
         counted = pc.replace_substring_regex(lines, '"[^"]*"', "")
-        # a quote left open would run the value into the next line
-        odd_quotes = np.asarray(pc.count_substring(lines, '"')) % 2 == 1
     else:
         counted = lines
     counts = np.asarray(pc.count_substring(counted, delimiter))
@@ -985,13 +985,13 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     if blank.any():
         blank &= np.asarray(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(lines)), 0))
     inner_cr = inner_carriage_returns(lines)
-    good = (counts == len(names) - 1) & ~blank & ~inner_cr & ~odd_quotes
+    good = (counts == len(names) - 1) & ~blank & ~inner_cr & ~open_quote
     rejects: list[Reject] = []
     if not good.all():
         texts = pc.utf8_rtrim(lines.filter(pa.array(~good)), characters="\r\n").to_pylist()
         for i, text in zip(np.flatnonzero(~good), texts, strict=True):
             reason = "empty line" if blank[i] else INNER_CR if inner_cr[i] else (
-                "a double quote that does not close") if odd_quotes[i] else (
+                "a double quote that does not close") if open_quote[i] else (
                 f"expected {len(names)} fields separated by {delimiter!r}, got "
                 f"{int(counts[i]) + 1}")
             rejects.append(Reject(path, int(line_nos[i]), reason, text or ""))
@@ -1016,6 +1016,18 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
         table = pa.table({c: pa.array([], pa.string()) for c in wanted})
         return Delimited(table, line_nos, lines, rejects)
     return Delimited(_columns(tab, idx), line_nos, lines, rejects)
+
+
+def _open_quotes(lines: pa.StringArray, delimiter: str) -> np.ndarray:
+    """Lines where a double quote opens a value and the line ends before it closes (Arrow's
+    reader would run the value into the next line). A quote inside an unquoted value is text.
+
+    >>> _open_quotes(pa.array(['a,"b\\n', 'a,"b",c\\n', 'a,b"c\\n', '"x""y\\n']), ",").tolist()
+    [True, False, False, True]
+    """
+    d = re.escape(delimiter)
+    return np.asarray(pc.fill_null(pc.match_substring_regex(
+        lines, f'(^|{d})"([^"]|"")*\\r?\\n?$'), False))
 
 
 def _typed_or_text(lines: pa.StringArray, names: list[str], idx: dict[str, int],
