@@ -67,12 +67,6 @@ static inline int eq_str(const strcol *c, int64_t i, const strcol *d, int64_t j)
     return la == lb && memcmp(c->data + c->off[i], d->data + d->off[j], (size_t)la) == 0;
 }
 
-/* the row's endpoints, the smaller (address, port) first */
-typedef struct {
-    const strcol *lo_c, *hi_c;
-    int64_t lo_p, hi_p;
-} ends;
-
 typedef struct {
     uint32_t tag; /* high half of the 5-tuple's hash */
     int32_t group; /* -1: empty */

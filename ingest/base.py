@@ -67,6 +67,7 @@ __all__ = [
     "inner_carriage_returns",
     "integers_fit",
     "TS_MAX_S",
+    "has_byte",
 ]
 
 native_kernels: ModuleType | None
@@ -82,7 +83,7 @@ ProgressFn = Callable[[int], None]
 
 #: Seconds since the epoch accepted as a flow start (1970-01-01 .. 2100-01-01): relative
 #: captures (Zeek on a pcap without clock) legitimately start near 0.
-TS_MAX_S = _TS_MAX_S = 4102444800.0
+TS_MAX_S = 4102444800.0
 
 
 @dataclass(frozen=True)
@@ -448,7 +449,7 @@ def canonical_table(
     else:
         secs = ts_col.cast(pa.float64())
         finite = pc.and_(pc.is_finite(secs), pc.and_(
-            pc.greater_equal(secs, 0.0), pc.less(secs, _TS_MAX_S)))
+            pc.greater_equal(secs, 0.0), pc.less(secs, TS_MAX_S)))
         ts_ok = pc.fill_null(finite, False)
         safe = pc.if_else(ts_ok, secs, 0.0)
         ts_us = pc.round(pc.multiply(safe, 1e6)).cast(pa.int64()).cast(
@@ -969,7 +970,7 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
         plain = _native_delimited(lines, names, idx, delimiter, quoted, types)
         if plain is not None:
             return Delimited(plain, line_nos, lines, [])
-    has_quotes = quoted and _has_byte(lines, ord('"'))
+    has_quotes = quoted and has_byte(lines, ord('"'))
     open_quote = _open_quotes(lines, delimiter) if has_quotes else np.zeros(len(lines), bool)
     if len(names) > 1 and len(lines) and not open_quote.any():
         try:
@@ -990,13 +991,11 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     good = (counts == len(names) - 1) & ~blank & ~inner_cr & ~open_quote
     rejects: list[Reject] = []
     if not good.all():
-        texts = pc.utf8_rtrim(lines.filter(pa.array(~good)), characters="\r\n").to_pylist()
-        for i, text in zip(np.flatnonzero(~good), texts, strict=True):
-            reason = "empty line" if blank[i] else INNER_CR if inner_cr[i] else (
-                "a double quote that does not close") if open_quote[i] else (
-                f"expected {len(names)} fields separated by {delimiter!r}, got "
-                f"{int(counts[i]) + 1}")
-            rejects.append(Reject(path, int(line_nos[i]), reason, text or ""))
+        rejects += _rejects_at(path, lines, line_nos, ~good, lambda i: (
+            "empty line" if blank[i] else INNER_CR if inner_cr[i] else
+            "a double quote that does not close" if open_quote[i] else
+            f"expected {len(names)} fields separated by {delimiter!r}, got "
+            f"{int(counts[i]) + 1}"))
         lines = lines.filter(pa.array(good))
         line_nos = line_nos[good]
     tab = _typed_or_text(lines, names, idx, delimiter, quoted, types)
@@ -1008,10 +1007,8 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
                              types)
         if tab is None:
             bad[:] = True
-        texts = pc.utf8_rtrim(lines.filter(pa.array(bad)), characters="\r\n").to_pylist()
-        for i, text in zip(np.flatnonzero(bad), texts, strict=True):
-            rejects.append(Reject(path, int(line_nos[i]), "cannot be split into fields",
-                                  text or ""))
+        rejects += _rejects_at(path, lines, line_nos, bad,
+                               lambda i: "cannot be split into fields")
         rejects.sort(key=lambda r: r.line)
         lines, line_nos = lines.filter(pa.array(~bad)), line_nos[~bad]
     if tab is None:
@@ -1020,14 +1017,22 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     return Delimited(_columns(tab, idx), line_nos, lines, rejects)
 
 
-def _has_byte(lines: pa.StringArray, byte: int, step: int = 1 << 20) -> bool:
-    """Whether ``byte`` occurs in ``lines``: their bytes, a megabyte at a time (a compute
-    kernel's search string by string is ten times slower).
+def _rejects_at(path: str, lines: pa.StringArray, line_nos: np.ndarray, mask: np.ndarray,
+                reason: Callable[[int], str]) -> list[Reject]:
+    """Rejects for the lines ``mask`` marks, with ``reason(i)`` and the line's text."""
+    texts = pc.utf8_rtrim(lines.filter(pa.array(mask)), characters="\r\n").to_pylist()
+    return [Reject(path, int(line_nos[i]), reason(int(i)), text or "")
+            for i, text in zip(np.flatnonzero(mask), texts, strict=True)]
 
-    >>> _has_byte(pa.array(["a,b\\n", 'c,"d"\\n']), ord('"'), step=3)
+
+def has_byte(lines: pa.StringArray, byte: int, step: int = 1 << 20) -> bool:
+    """Whether ``byte`` occurs in the strings ``lines``: their bytes, a megabyte at a time (a
+    compute kernel's search string by string is ten times slower).
+
+    >>> has_byte(pa.array(["a,b\\n", 'c,"d"\\n']), ord('"'), step=3)
     True
     """
-    if len(lines) == 0:
+    if len(lines) == 0 or lines.buffers()[2] is None:
         return False
     raw = np.frombuffer(clean_buffer(lines), dtype=np.uint8)
     return any(bool((raw[lo:lo + step] == byte).any()) for lo in range(0, len(raw), step))

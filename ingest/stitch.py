@@ -241,11 +241,13 @@ class Stitcher:
             order = _start_order(ts)
             return plain if order is None else plain.take(pa.array(order))
         sub_pos = np.flatnonzero(one_way)
+        join = _Join.of(table.select(list(_KEY)).take(pa.array(sub_pos)),
+                        int(self.window_s * 1e6))
         if _start_order(ts) is None:
-            fast = self._unjoined(table, plain, ts, sub_pos, final)
+            fast = self._unjoined(table, plain, ts, sub_pos, join, final)
             if fast is not None:
                 return fast
-        out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()))
+        out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()), join)
         # each flow is taken from its place in the block: a biflow from the block as it is, a
         # joined record from the join's output (at its originator's place; the other half and
         # absorbed pieces drop out) -- one take over both, in position order, then by start
@@ -265,17 +267,15 @@ class Stitcher:
         return pa.concat_tables([plain, out]).take(pa.array(rows))
 
     def _unjoined(self, table: pa.Table, plain: pa.Table, ts: np.ndarray,
-                  sub_pos: np.ndarray, final: bool) -> pa.Table | None:
+                  sub_pos: np.ndarray, j: _Join, final: bool) -> pa.Table | None:
         """The common block of a biflow sensor (Argus): in start order, and no one-way record
         joins another. Then only the one-way records' state and flags change, and those still
         open are at the end: the block up to the first of them is the output as it is (a slice,
-        two columns patched), the rest waits for the next block. The join is tried on the
-        5-tuples and times alone, before any other column is gathered. None when a record
-        joins, or when the rest would be more than an eighth of the block (a long one-way
-        record still open)."""
-        key = table.select(list(_KEY)).take(pa.array(sub_pos))
+        two columns patched), the rest waits for the next block. ``j``: the join of the
+        one-way records ``sub_pos``, tried on the 5-tuples and times alone before any other
+        column is gathered. None when a record joins, or when the rest would be more than an
+        eighth of the block (a long one-way record still open)."""
         window_us = int(self.window_s * 1e6)
-        j = _Join.of(key, window_us)
         orig, absorbed_into, end, flags = j.orig, j.absorbed_into, j.end, j.flags
         if len(orig) or (absorbed_into >= 0).any():
             return None
@@ -302,14 +302,15 @@ class Stitcher:
                 result.column(i).combine_chunks(), patch, arr.cast(result.schema.field(name).type)))
         return result
 
-    def _stitch(self, t: pa.Table, final: bool, newest: int | None = None
-                ) -> tuple[pa.Table, np.ndarray]:
+    def _stitch(self, t: pa.Table, final: bool, newest: int | None = None,
+                join: _Join | None = None) -> tuple[pa.Table, np.ndarray]:
         """The block's flows after the join and the position in ``t`` of each. Every row of
         ``t`` is a one-way record (:meth:`push` keeps biflows out); ``newest``: the latest
-        start of the whole block (default: of ``t``), for what is still open."""
+        start of the whole block (default: of ``t``), for what is still open; ``join``: the
+        join of ``t``'s rows when already worked out."""
         n = t.num_rows
         window_us = int(self.window_s * 1e6)
-        j = _Join.of(t, window_us)
+        j = join if join is not None else _Join.of(t, window_us)
         ts, end, flags, fwd = j.ts, j.end, j.flags, j.fwd
         orig, resp, absorbed_into = j.orig, j.resp, j.absorbed_into
         paired = np.zeros(n, dtype=bool)

@@ -51,6 +51,7 @@ from ingest.base import (
     canonical_table,
     empty_batch,
     float_column,
+    has_byte,
     int_column,
     iter_segments,
     lines_equal,
@@ -165,14 +166,10 @@ def _first_value(col: pa.Array) -> pa.Array:
     ['10.0.0.1', '6', None, None, 'x']
     """
     s = trimmed_text(col)
-    if len(s) == 0 or s.buffers()[2] is None:
-        return s
     # looked at in the column's bytes: a comma anywhere, an empty value
-    ends = string_offsets(s)
-    raw = np.frombuffer(s.buffers()[2], dtype=np.uint8)[int(ends[0]):int(ends[-1])]
-    if (raw == ord(",")).any():
+    if has_byte(s, ord(",")):
         s = pc.replace_substring_regex(s, ",.*$", "")
-        ends = string_offsets(s)
+    ends = string_offsets(s)
     empty = ends[1:] == ends[:-1]
     if empty.any():
         return pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), s)
