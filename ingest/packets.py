@@ -142,7 +142,8 @@ class Aggregator:
         if open_.any():
             idx = np.flatnonzero(open_)
             # in (start, line) order: with the next block's packets after them, the rows
-            # usually arrive sorted and need no full sort (see _key_order)
+            # usually arrive sorted and need no full sort (see _key_order; natively, the
+            # one-pass walk)
             self._carry = flows.take(idx[np.lexsort((flows.line[idx], flows.first[idx]))])
         return flows.take(np.flatnonzero(~open_))
 
@@ -227,13 +228,12 @@ def _flows_native(p: Packets, first: np.ndarray, last: np.ndarray, idle: float,
         *native_ints(p.line, p.fwd_bytes, p.rev_bytes, p.fwd_pkts, p.rev_pkts, p.fwd_flags,
                p.rev_flags), float(idle), float(active), start, out_f[0], out_f[1], fb, rb, fp,
         rp, ff, rf, line)
-    flows = p.take(start[:nflows])
-    flows.first, flows.last = out_f[0][:nflows], out_f[1][:nflows]
-    flows.fwd_bytes, flows.rev_bytes = fb[:nflows], rb[:nflows]
-    flows.fwd_pkts, flows.rev_pkts = fp[:nflows], rp[:nflows]
-    flows.fwd_flags, flows.rev_flags = ff[:nflows], rf[:nflows]
-    flows.line = line[:nflows]
-    return flows
+    # the 5-tuple is the first row's; every counter and time comes from the kernel
+    k = start[:nflows]
+    ia = pa.array(k)
+    return Packets(out_f[0][:nflows], out_f[1][:nflows], p.src.take(ia), p.dst.take(ia),
+                   p.sport[k], p.dport[k], p.proto.take(ia), fb[:nflows], rb[:nflows],
+                   fp[:nflows], rp[:nflows], ff[:nflows], rf[:nflows], line[:nflows])
 
 
 def _key_order(first: np.ndarray, line: np.ndarray, *key: np.ndarray) -> np.ndarray:
