@@ -64,6 +64,7 @@ from ingest.base import (
     orphan_lines,
     parse_delimited,
     parse_flag_letters,
+    pipeline_block_bytes,
     port_column,
     proto_names,
     stitched_batches,
@@ -288,7 +289,7 @@ def read_argus(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                                            "SrcAddr and DstAddr)")
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
     segments = iter_segments(
-        path, block_bytes, progress,
+        path, pipeline_block_bytes(block_bytes), progress,
         is_header=lambda ls: header_mask(ls, "SrcAddr", "DstAddr"), reuse=True)
 
     def blocks() -> Iterator[Converted]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import IO, Any, Protocol, cast
+from typing import IO, Any, Protocol, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -1275,6 +1277,71 @@ def orphan_lines(path: str, seg: Segment, reason: str) -> FlowBatch:
     return empty_batch(path, records=len(rejects), rejects=rejects)
 
 
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def pipeline_block_bytes(block_bytes: int) -> int:
+    """The block size of a two-stage reader (parse, then stitch or aggregate, overlapped by
+    :func:`prefetched`): a quarter of the caller's, so that the stages overlap over most of a
+    file, and the three blocks alive at once (being parsed, waiting, being stitched) stay
+    within the caller's bound.
+
+    >>> pipeline_block_bytes(64 << 20) == 16 << 20, pipeline_block_bytes(2)
+    (True, 1)
+    """
+    return max(1, block_bytes // 4)
+
+
+def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """``items`` worked out one step ahead in a background thread.
+
+    For two-stage readers (parse, then stitch or aggregate): the next block is read and
+    converted while the caller works on this one, on the machine's second core (the native
+    kernels, Arrow and numpy let go of the GIL). At most ``depth`` finished items wait in
+    between. An error in the producer is raised here, at the item it would have been; when
+    the caller stops early, the producer is told to stop at its next item.
+    """
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        it = iter(items)
+        try:
+            for item in it:
+                if stop.is_set():
+                    return
+                slots.put((item, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put((_DONE, exc))
+            return
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:  # a generator: its files are closed here, not at exit
+                close()
+        slots.put((_DONE, None))
+
+    worker = threading.Thread(target=produce, name="graphflow-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = slots.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                slots.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
 def stitched_batches(path: str, blocks: Iterable[Converted],
                      stitcher: StitcherLike) -> Iterator[FlowBatch]:
     """The glue of the one-record-per-direction readers (nfdump, Argus, flow-tools).
@@ -1288,7 +1355,7 @@ def stitched_batches(path: str, blocks: Iterable[Converted],
     from ingest.stitch import END, FLAGS
 
     pending: FlowBatch | None = None
-    for item in blocks:
+    for item in prefetched(blocks):
         if isinstance(item, FlowBatch):
             yield item
             continue

@@ -51,6 +51,7 @@ from ingest.base import (
     lines_prefixed,
     orphan_lines,
     parse_delimited,
+    pipeline_block_bytes,
     port_column,
     proto_names,
     stitched_batches,
@@ -160,7 +161,7 @@ def read_flowtools(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                                                "of NetFlow field names)")
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
     segments = iter_segments(
-        path, block_bytes, progress,
+        path, pipeline_block_bytes(block_bytes), progress,
         is_header=lambda ls: lines_prefixed(ls, "#:"),
         is_skipped=lambda ls: line_starts(ls, b"#"), reuse=True)
 

@@ -48,6 +48,7 @@ from ingest.base import (
     orphan_lines,
     parse_delimited,
     parse_flag_letters,
+    pipeline_block_bytes,
     port_column,
     proto_names,
     stitched_batches,
@@ -207,7 +208,7 @@ def read_nfdump(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     # without stitching every record stays one-way (an impossible window), states still set
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
     segments = iter_segments(
-        path, block_bytes, progress,
+        path, pipeline_block_bytes(block_bytes), progress,
         is_header=_is_header,
         is_footer=lambda ls: lines_equal(ls, "Summary"), reuse=True)
 

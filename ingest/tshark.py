@@ -58,6 +58,8 @@ from ingest.base import (
     normalize_ips,
     parse_delimited,
     parse_flag_letters,
+    pipeline_block_bytes,
+    prefetched,
     proto_names,
     read_head,
     string_offsets,
@@ -346,11 +348,12 @@ def read_tshark(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     quoted = '"' in head[:4096].decode("utf-8", "replace")
     agg = Aggregator()
     segments = iter_segments(
-        path, block_bytes, progress,
+        path, pipeline_block_bytes(block_bytes), progress,
         is_header=lambda ls: lines_equal(ls, header_text) & (not header_less), reuse=True)
-    for seg in segments:
-        pk, rejects, non_ip, _, _ = _packets(path, seg.lines, seg.line_nos, names, roles,
-                                             quoted, start, link_header)
+    parsed = (_packets(path, seg.lines, seg.line_nos, names, roles, quoted, start,
+                       link_header) for seg in segments)
+    # the next block is parsed while this one's packets are aggregated
+    for pk, rejects, non_ip, _, _ in prefetched(parsed):
         flows = agg.push(pk)
         b = _batch(path, flows, start)
         b.rejects = rejects + b.rejects
