@@ -919,11 +919,110 @@ static PyObject *line_ends(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(k);
 }
 
+/* The string column (off, data) of n values, for the text kernels below; -1 (exception set)
+ * when a buffer is too short for the offsets it gives. */
+static int text_column(PyObject *off_obj, PyObject *data_obj, Py_ssize_t n, pybuf *b) {
+    if (get_buf(off_obj, &b[0], 0, 4, n + 1, "offsets") < 0
+        || get_buf(data_obj, &b[1], 0, 0, 0, "data") < 0)
+        return -1;
+    const int32_t *off = b[0].b.buf;
+    if (n > 0 && (off[0] < 0 || off[n] > b[1].b.len)) {
+        PyErr_SetString(PyExc_ValueError, "offsets past the data");
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when p[0..len) is a dotted quad as ipaddress prints it: four decimal octets 0-255, no
+ * leading zero (a "010" is octal to some tools), nothing else. */
+static inline int dotted_quad(const uint8_t *p, int32_t len) {
+    if (len < 7 || len > 15) return 0;
+    const uint8_t *end = p + len;
+    for (int part = 0; part < 4; part++) {
+        if (part) {
+            if (p >= end || *p != '.') return 0;
+            p++;
+        }
+        int digits = 0, value = 0;
+        const uint8_t *first = p;
+        while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
+            value = value * 10 + (*p - '0');
+            digits++;
+            p++;
+        }
+        if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && *first == '0')) return 0;
+    }
+    return p == end;
+}
+
+PyDoc_STRVAR(dotted_quads_doc,
+"dotted_quads(n, offsets, data, out) -> int\n\n"
+"out[i] (uint8) = 1 when value i of the string column is a canonical dotted quad (four\n"
+"octets 0-255 without leading zeros), else 0; returns how many are not.");
+
+static PyObject *dotted_quads(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *off_obj, *data_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "nOOO", &n, &off_obj, &data_obj, &out_obj)) return NULL;
+    pybuf b[3];
+    memset(b, 0, sizeof b);
+    if (text_column(off_obj, data_obj, n, b) < 0
+        || get_buf(out_obj, &b[2], 1, 1, n, "out") < 0) {
+        release(b, 3);
+        return NULL;
+    }
+    const int32_t *off = b[0].b.buf;
+    const uint8_t *data = b[1].b.buf;
+    uint8_t *out = b[2].b.buf;
+    Py_ssize_t bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[i] = (uint8_t)dotted_quad(data + off[i], off[i + 1] - off[i]);
+        bad += !out[i];
+    }
+    Py_END_ALLOW_THREADS
+    release(b, 3);
+    return PyLong_FromSsize_t(bad);
+}
+
+PyDoc_STRVAR(untrimmed_doc,
+"untrimmed(n, offsets, data) -> int\n\n"
+"How many values of the string column start or end with a byte <= 32 (blank, control) or\n"
+">= 0x80 (perhaps a non-ASCII space): the values a trim could change.");
+
+static PyObject *untrimmed(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *off_obj, *data_obj;
+    if (!PyArg_ParseTuple(args, "nOO", &n, &off_obj, &data_obj)) return NULL;
+    pybuf b[2];
+    memset(b, 0, sizeof b);
+    if (text_column(off_obj, data_obj, n, b) < 0) {
+        release(b, 2);
+        return NULL;
+    }
+    const int32_t *off = b[0].b.buf;
+    const uint8_t *data = b[1].b.buf;
+    Py_ssize_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t a = off[i], z = off[i + 1];
+        if (z > a) {
+            uint8_t f = data[a], l = data[z - 1];
+            count += (f <= 32 || f >= 0x80 || l <= 32 || l >= 0x80);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(b, 2);
+    return PyLong_FromSsize_t(count);
+}
+
 static PyMethodDef methods[] = {
     {"pair", pair, METH_VARARGS, pair_doc},
     {"aggregate", aggregate, METH_VARARGS, aggregate_doc},
     {"parse_lines", parse_lines, METH_VARARGS, parse_lines_doc},
     {"line_ends", line_ends, METH_VARARGS, line_ends_doc},
+    {"dotted_quads", dotted_quads, METH_VARARGS, dotted_quads_doc},
+    {"untrimmed", untrimmed, METH_VARARGS, untrimmed_doc},
     {NULL, NULL, 0, NULL},
 };
 

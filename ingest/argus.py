@@ -59,12 +59,11 @@ from ingest.base import (
     float_column,
     header_mask,
     int_column,
-    iter_segments,
     map_distinct,
     orphan_lines,
     parse_delimited,
     parse_flag_letters,
-    pipeline_block_bytes,
+    pipelined_segments,
     port_column,
     proto_names,
     stitched_batches,
@@ -288,9 +287,9 @@ def read_argus(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     path = checked_path(path, sniff_argus, "Argus CSV (first line is not a header naming "
                                            "SrcAddr and DstAddr)")
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
-    segments = iter_segments(
-        path, pipeline_block_bytes(block_bytes), progress,
-        is_header=lambda ls: header_mask(ls, "SrcAddr", "DstAddr"), reuse=True)
+    segments = pipelined_segments(
+        path, block_bytes, progress,
+        is_header=lambda ls: header_mask(ls, "SrcAddr", "DstAddr"))
 
     def blocks() -> Iterator[Converted]:
         for seg in segments:

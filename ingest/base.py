@@ -285,14 +285,11 @@ def line_block(first_line: int, data: bytes | memoryview) -> LineBlock:
     return LineBlock(first_line, strings)
 
 
-def iter_line_blocks(stream: IO[bytes], block_bytes: int, *, reuse: bool = False
-                     ) -> Iterator[LineBlock]:
+def iter_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[LineBlock]:
     """Cut a byte stream into blocks of whole lines, as Arrow string arrays.
 
     Row ``i`` of a block is line ``first_line + i``; every line keeps its ``\\n`` (the last
     line of a file without one gets it added). Invalid UTF-8 is replaced, never fatal.
-    ``reuse``: every block's lines are views of one buffer, valid until the next block is
-    asked for (see :func:`iter_reused_blocks`): for consumers that keep nothing of them.
 
     >>> import io
     >>> blocks = list(iter_line_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4))
@@ -300,9 +297,7 @@ def iter_line_blocks(stream: IO[bytes], block_bytes: int, *, reuse: bool = False
     [(1, ['a\\tb\\n']), (2, ['#c\\n']), (3, ['last\\n'])]
     """
     first_line = 1
-    blocks = (memoryview(buf)[:end] for buf, end in iter_reused_blocks(stream, block_bytes)
-              ) if reuse else iter_byte_blocks(stream, block_bytes)
-    for data in blocks:
+    for data in iter_byte_blocks(stream, block_bytes):
         block = line_block(first_line, data)
         first_line += len(block.lines)
         yield block
@@ -372,6 +367,25 @@ def normalize_ips(values: pa.Array) -> pa.Array:
     values = values.cast(pa.string())
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if native_kernels is not None and len(values):
+        # row by row natively (no hashing): the rows that are not canonical dotted quads
+        # (IPv6, odd text) are the only ones looked at by value
+        quad = np.empty(len(values), np.uint8)
+        if native_kernels.dotted_quads(len(values), string_offsets(values),
+                                       values.buffers()[2] or b"", quad) == 0:
+            return values
+        other = ~quad.view(bool)
+        if values.null_count:
+            other &= np.asarray(values.is_valid())
+        if not other.any():
+            return values
+        mask = pa.array(other)
+        return pc.replace_with_mask(values, mask, _normalized(values.filter(mask)))
+    return _normalized(values)
+
+
+def _normalized(values: pa.StringArray) -> pa.Array:
+    """:func:`normalize_ips` by distinct value (the numpy twin of its native row check)."""
     enc = pc.dictionary_encode(values)
     dictionary = enc.dictionary
     canonical = np.asarray(pc.fill_null(pc.match_substring_regex(dictionary, _CANONICAL_V4),
@@ -618,6 +632,10 @@ def trimmed_text(values: pa.Array) -> pa.Array:
     if data is None:
         return values
     ends = string_offsets(values)
+    if native_kernels is not None:
+        if native_kernels.untrimmed(len(values), ends, data) == 0:
+            return values
+        return pc.utf8_trim_whitespace(values)
     first, last = ends[:-1], ends[1:]
     filled = last > first
     raw = np.frombuffer(data, dtype=np.uint8)
@@ -1102,23 +1120,21 @@ class Segment:
 def iter_segments(path: str, block_bytes: int, progress: ProgressFn | None, *,
                   is_header: Callable[[pa.StringArray], np.ndarray],
                   is_footer: Callable[[pa.StringArray], np.ndarray] | None = None,
-                  is_skipped: Callable[[pa.StringArray], np.ndarray] | None = None,
-                  reuse: bool = False) -> Iterator[Segment]:
+                  is_skipped: Callable[[pa.StringArray], np.ndarray] | None = None
+                  ) -> Iterator[Segment]:
     """Cut a text file into runs of data lines, each under the header line in force.
 
     ``is_header`` marks header lines (vectorised, per block); a header that repeats the one
     in force (concatenated exports) is dropped, a different one starts a new layout.
     ``is_footer`` marks the start of a footer (nfdump's ``Summary``): it and every line up to
     the next header are not data. ``is_skipped`` marks other non-data lines (comments).
-    Neither headers, footers nor skipped lines are records. ``reuse``: the segments' lines
-    are views of one read buffer, valid until the next segment is asked for (for readers whose
-    output holds no reference to them: Arrow's CSV parser copies what it converts).
+    Neither headers, footers nor skipped lines are records.
     """
     header: str | None = None
     header_line = 0
     in_footer = False
     with open_binary(path, progress) as stream:
-        for block in iter_line_blocks(stream, block_bytes, reuse=reuse):
+        for block in iter_line_blocks(stream, block_bytes):
             lines = block.lines
             n = len(lines)
             line_nos = np.arange(block.first_line, block.first_line + n, dtype=np.int64)
@@ -1153,6 +1169,23 @@ def iter_segments(path: str, block_bytes: int, progress: ProgressFn | None, *,
                     if text != header:
                         header, header_line = text, int(line_nos[c])
                 start = c + 1
+
+
+def pipelined_segments(path: str, block_bytes: int, progress: ProgressFn | None, *,
+                       is_header: Callable[[pa.StringArray], np.ndarray],
+                       is_footer: Callable[[pa.StringArray], np.ndarray] | None = None,
+                       is_skipped: Callable[[pa.StringArray], np.ndarray] | None = None
+                       ) -> Iterator[Segment]:
+    """:func:`iter_segments` for a three-stage reader (read and cut | parse | stitch or
+    aggregate, each stage a thread, handing over by :func:`prefetched`): the file is read
+    ahead in a thread of its own, into fresh buffers (a reused one would be overwritten under
+    the parser), and in quarter blocks, so that the stages overlap over most of the file and
+    the blocks alive at once (being read, waiting, being parsed, being stitched) stay within
+    about the caller's bound.
+    """
+    return prefetched(iter_segments(path, max(1, block_bytes // 4), progress,
+                                    is_header=is_header, is_footer=is_footer,
+                                    is_skipped=is_skipped))
 
 
 _PORT_PROTOS = pa.array(["tcp", "udp", "sctp"])
@@ -1206,7 +1239,9 @@ def line_starts(lines: pa.StringArray, chars: bytes) -> np.ndarray:
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     nonempty = offsets[1:] > offsets[:-1]
     first = raw[np.where(nonempty, offsets[:-1], 0)] if len(raw) else np.zeros(n, np.uint8)
-    mask = np.isin(first, np.frombuffer(chars, dtype=np.uint8)) & nonempty
+    table = np.zeros(256, dtype=bool)  # a byte lookup: one gather, whatever len(chars)
+    table[np.frombuffer(chars, dtype=np.uint8)] = True
+    mask = table[first] & nonempty
     if lines.null_count:
         mask &= np.asarray(pc.is_valid(lines))
     return mask
@@ -1280,18 +1315,6 @@ def orphan_lines(path: str, seg: Segment, reason: str) -> FlowBatch:
 
 T = TypeVar("T")
 _DONE = object()
-
-
-def pipeline_block_bytes(block_bytes: int) -> int:
-    """The block size of a two-stage reader (parse, then stitch or aggregate, overlapped by
-    :func:`prefetched`): a quarter of the caller's, so that the stages overlap over most of a
-    file, and the three blocks alive at once (being parsed, waiting, being stitched) stay
-    within the caller's bound.
-
-    >>> pipeline_block_bytes(64 << 20) == 16 << 20, pipeline_block_bytes(2)
-    (True, 1)
-    """
-    return max(1, block_bytes // 4)
 
 
 def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:

@@ -46,12 +46,11 @@ from ingest.base import (
     empty_batch,
     end_times_us,
     int_column,
-    iter_segments,
     line_starts,
     lines_prefixed,
     orphan_lines,
     parse_delimited,
-    pipeline_block_bytes,
+    pipelined_segments,
     port_column,
     proto_names,
     stitched_batches,
@@ -160,10 +159,10 @@ def read_flowtools(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     path = checked_path(path, sniff_flowtools, "flow-export -f2 output (no '#:' header line "
                                                "of NetFlow field names)")
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
-    segments = iter_segments(
-        path, pipeline_block_bytes(block_bytes), progress,
+    segments = pipelined_segments(
+        path, block_bytes, progress,
         is_header=lambda ls: lines_prefixed(ls, "#:"),
-        is_skipped=lambda ls: line_starts(ls, b"#"), reuse=True)
+        is_skipped=lambda ls: line_starts(ls, b"#"))
 
     def blocks() -> Iterator[Converted]:
         for seg in segments:

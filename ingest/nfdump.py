@@ -43,12 +43,11 @@ from ingest.base import (
     float_column,
     header_mask,
     int_column,
-    iter_segments,
     lines_equal,
     orphan_lines,
     parse_delimited,
     parse_flag_letters,
-    pipeline_block_bytes,
+    pipelined_segments,
     port_column,
     proto_names,
     stitched_batches,
@@ -207,10 +206,10 @@ def read_nfdump(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
                                             "srcAddr/dstAddr, and not header-less classic)")
     # without stitching every record stays one-way (an impossible window), states still set
     stitcher = Stitcher(window_s=stitch_window if stitch else -1e9)
-    segments = iter_segments(
-        path, pipeline_block_bytes(block_bytes), progress,
+    segments = pipelined_segments(
+        path, block_bytes, progress,
         is_header=_is_header,
-        is_footer=lambda ls: lines_equal(ls, "Summary"), reuse=True)
+        is_footer=lambda ls: lines_equal(ls, "Summary"))
 
     def blocks() -> Iterator[Converted]:
         for seg in segments:

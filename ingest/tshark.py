@@ -53,12 +53,11 @@ from ingest.base import (
     float_column,
     has_byte,
     int_column,
-    iter_segments,
     lines_equal,
     normalize_ips,
     parse_delimited,
     parse_flag_letters,
-    pipeline_block_bytes,
+    pipelined_segments,
     prefetched,
     proto_names,
     read_head,
@@ -347,9 +346,9 @@ def read_tshark(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     roles = _roles(names)
     quoted = '"' in head[:4096].decode("utf-8", "replace")
     agg = Aggregator()
-    segments = iter_segments(
-        path, pipeline_block_bytes(block_bytes), progress,
-        is_header=lambda ls: lines_equal(ls, header_text) & (not header_less), reuse=True)
+    segments = pipelined_segments(
+        path, block_bytes, progress,
+        is_header=lambda ls: lines_equal(ls, header_text) & (not header_less))
     parsed = (_packets(path, seg.lines, seg.line_nos, names, roles, quoted, start,
                        link_header) for seg in segments)
     # the next block is parsed while this one's packets are aggregated

@@ -1,12 +1,12 @@
 """Block size does not change what a reader reads.
 
-The line readers that keep nothing of their input (Argus, nfdump, flow-tools, tshark) read
-every block into one reused buffer: a batch, a reject or a carried-over record that still
-pointed into it would be overwritten by the next block. (VAST holds its first blocks while it
-learns the service ports, so it reads into fresh buffers; it is checked here as well.) Each
-file is read in one block and in 4 KB blocks (dozens to hundreds of them, every batch kept
-until the end) and both readings must agree on every flow, every reject (line, reason, text)
-and every count.
+The two-stage readers (Argus, nfdump, flow-tools: parse | stitch; tshark: parse | aggregate)
+read, parse and stitch in three threads that hand blocks on (``ingest.base.prefetched``): a
+block handed on out of order, lost, or still pointing into a buffer the reader goes on using
+would change what they read. (VAST holds its first blocks while it learns the service ports;
+it is checked here as well.) Each file is read in one block and in 4 KB blocks (dozens to
+hundreds of them, every batch kept until the end) and both readings must agree on every
+flow, every reject (line, reason, text) and every count.
 """
 
 from __future__ import annotations
