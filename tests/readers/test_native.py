@@ -300,3 +300,54 @@ def test_a_quote_that_never_closes_is_a_reject_not_a_crash(tmp_path: Any) -> Non
     rejects = [r for b in batches for r in b.rejects]
     assert [r.line for r in rejects] == [151] and "double quote" in rejects[0].reason
     assert sum(b.table.num_rows for b in batches) == 299
+
+
+_ADDRESSES = ["10.0.0.1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "010.0.0.1", "1.2.3",
+              "1.2.3.4.5", "1.2.3.04", "01.2.3.4", "1.2.3.4 ", " 1.2.3.4", "1..2.3", "1.2.3.",
+              "1234.1.1.1", "", "2001:DB8::1", "2001:db8::1", "::ffff:1.2.3.4", "fe80::1%eth0",
+              "a.b.c.d", "1.2.3.4\u00a0", "9.9.9.9", "192.168.100.200", "1.2.3.4\n"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(_ADDRESSES),
+                          st.text(alphabet="0123456789.:abcdef ", max_size=16)),
+                min_size=1, max_size=40),
+       st.integers(0, 3))
+def test_normalize_ips_native_equals_numpy(values: list[str | None], cut: int) -> None:
+    # the native row check (canonical dotted quads pass as they are, the rest by value) must
+    # give what the numpy twin (every distinct value) gives, on a slice as well
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    arr = pa.array(values, pa.string()).slice(min(cut, len(values) - 1))
+    native = base.normalize_ips(arr).to_pylist()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(base, "native_kernels", None)
+        assert native == base.normalize_ips(arr).to_pylist()
+
+
+def test_dotted_quads_marks_canonical_forms_only() -> None:
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    arr = pa.array(_ADDRESSES)
+    out = np.empty(len(arr), np.uint8)
+    bad = base.native_kernels.dotted_quads(len(arr), base.string_offsets(arr),
+                                           arr.buffers()[2], out)
+    assert [a for a, ok in zip(_ADDRESSES, out.tolist(), strict=True) if ok] == [
+        "10.0.0.1", "0.0.0.0", "255.255.255.255", "9.9.9.9", "192.168.100.200"]
+    assert bad == len(_ADDRESSES) - 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="ab \t\u00a0\u00e9\x00\x1f,", max_size=5)),
+                min_size=1, max_size=30))
+def test_trimmed_text_native_equals_numpy(values: list[str | None]) -> None:
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    arr = pa.array(values, pa.string())
+    native = base.trimmed_text(arr).to_pylist()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(base, "native_kernels", None)
+        assert native == base.trimmed_text(arr).to_pylist()
