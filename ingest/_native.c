@@ -1016,6 +1016,104 @@ static PyObject *untrimmed(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(count);
 }
 
+PyDoc_STRVAR(distinct_doc,
+"distinct(n, offsets, data, codes, first) -> int\n\n"
+"Numbers the distinct values of the string column by first appearance: codes[i] (int32) is\n"
+"value i's number, first[k] (int64) the row where number k first appears; returns how many\n"
+"distinct values there are. For map_distinct: a low-cardinality column's per-value mapping\n"
+"without Arrow's dictionary encoding.");
+
+static PyObject *distinct(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *off_obj, *data_obj, *codes_obj, *first_obj;
+    if (!PyArg_ParseTuple(args, "nOOOO", &n, &off_obj, &data_obj, &codes_obj, &first_obj))
+        return NULL;
+    pybuf b[4];
+    memset(b, 0, sizeof b);
+    if (text_column(off_obj, data_obj, n, b) < 0
+        || get_buf(codes_obj, &b[2], 1, 4, n, "codes") < 0
+        || get_buf(first_obj, &b[3], 1, 8, n, "first") < 0) {
+        release(b, 4);
+        return NULL;
+    }
+    strcol col = {b[0].b.buf, b[1].b.buf, (const uint8_t *)b[1].b.buf + b[1].b.len};
+    int32_t *codes = b[2].b.buf;
+    int64_t *first = b[3].b.buf;
+    size_t cap = 1024, mask = cap - 1;
+    uint64_t *hashes = malloc(cap * sizeof *hashes);
+    int32_t *ids = malloc(cap * sizeof *ids);
+    int64_t k = 0;
+    int oom = hashes == NULL || ids == NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (!oom) memset(ids, 0xff, cap * sizeof *ids);
+    for (Py_ssize_t i = 0; i < n && !oom; i++) {
+        /* short values (flags, protocol names, states): one word, one multiply */
+        int32_t len = col.off[i + 1] - col.off[i];
+        uint64_t h;
+        if (len <= 8) {
+            uint64_t w = 0;
+            const uint8_t *p = col.data + col.off[i];
+            if (len && p + 8 <= col.limit) {
+                memcpy(&w, p, 8);
+                w &= ~0ULL >> (64 - 8 * len);
+            } else {
+                for (int32_t q = 0; q < len; q++) w |= (uint64_t)p[q] << (8 * q);
+            }
+            h = (w ^ ((uint64_t)len << 59)) * 0x9e3779b97f4a7c15ULL;
+            h ^= h >> 29;
+        } else {
+            h = hash_str(&col, i, 0x243f6a8885a308d3ULL);
+        }
+        size_t at = h & mask;
+        for (;;) {
+            int32_t g = ids[at];
+            if (g < 0) {
+                ids[at] = (int32_t)k;
+                hashes[at] = h;
+                first[k] = i;
+                codes[i] = (int32_t)k++;
+                break;
+            }
+            if (hashes[at] == h && eq_str(&col, first[g], &col, i)) {
+                codes[i] = g;
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+        if ((size_t)k * 2 > cap) { /* grow: rehash by the stored hashes */
+            size_t ncap = cap * 4, nmask = ncap - 1;
+            uint64_t *nh = malloc(ncap * sizeof *nh);
+            int32_t *ni = malloc(ncap * sizeof *ni);
+            if (nh == NULL || ni == NULL) {
+                free(nh);
+                free(ni);
+                oom = 1;
+                break;
+            }
+            memset(ni, 0xff, ncap * sizeof *ni);
+            for (size_t j = 0; j < cap; j++) {
+                if (ids[j] < 0) continue;
+                size_t to = hashes[j] & nmask;
+                while (ni[to] >= 0) to = (to + 1) & nmask;
+                ni[to] = ids[j];
+                nh[to] = hashes[j];
+            }
+            free(hashes);
+            free(ids);
+            hashes = nh;
+            ids = ni;
+            cap = ncap;
+            mask = nmask;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(hashes);
+    free(ids);
+    release(b, 4);
+    if (oom) return PyErr_NoMemory();
+    return PyLong_FromLongLong(k);
+}
+
 static PyMethodDef methods[] = {
     {"pair", pair, METH_VARARGS, pair_doc},
     {"aggregate", aggregate, METH_VARARGS, aggregate_doc},
@@ -1023,6 +1121,7 @@ static PyMethodDef methods[] = {
     {"line_ends", line_ends, METH_VARARGS, line_ends_doc},
     {"dotted_quads", dotted_quads, METH_VARARGS, dotted_quads_doc},
     {"untrimmed", untrimmed, METH_VARARGS, untrimmed_doc},
+    {"distinct", distinct, METH_VARARGS, distinct_doc},
     {NULL, NULL, 0, NULL},
 };
 

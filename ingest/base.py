@@ -591,6 +591,25 @@ def map_distinct(values: pa.Array, fn: Callable[[Any], Any], typ: pa.DataType) -
     """Apply ``fn`` to each distinct value (a Python loop over the dictionary, not the rows)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if native_kernels is not None and pa.types.is_string(values.type) and len(values):
+        # numbered natively by first appearance; the values are read without their validity
+        # (a null's bytes are numbered like any text, and masked at the end)
+        raw = pa.Array.from_buffers(pa.string(), len(values), [None, *values.buffers()[1:]],
+                                    offset=values.offset)
+        codes = np.empty(len(raw), np.int32)
+        first = np.empty(len(raw), np.int64)
+        k = native_kernels.distinct(len(raw), string_offsets(raw), raw.buffers()[2] or b"",
+                                    codes, first)
+        mapped = pa.array([fn(v) for v in raw.take(first[:k]).to_pylist()], typ)
+        out = pc.take(mapped, codes)
+        if not values.null_count:
+            return out
+        valid = np.asarray(values.is_valid())
+        if out.null_count:
+            valid &= np.asarray(out.is_valid())
+        return pa.Array.from_buffers(out.type, len(out), [
+            pa.py_buffer(np.packbits(valid, bitorder="little")), *out.buffers()[1:]],
+            offset=out.offset)
     enc = pc.dictionary_encode(values)
     mapped = pa.array([fn(v) for v in enc.dictionary.to_pylist()], typ)
     return pc.take(mapped, enc.indices)
@@ -613,7 +632,18 @@ def proto_names(values: pa.Array) -> pa.Array:
             return PROTO_BY_NUMBER.get(int(s), str(int(s)))
         return PROTO_ALIASES.get(s, s)
 
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_integer(values.type):  # protocol numbers (tshark's ip.proto): a lookup
+        nums = np.asarray(pc.fill_null(values, -1), dtype=np.int64)
+        if ((nums < 256) & ((nums >= 0) | np.asarray(values.is_null()))).all():
+            return _PROTO_TABLE.take(np.where(nums >= 0, nums, 256))
     return map_distinct(values.cast(pa.string()), one, pa.string())
+
+
+#: protocol number -> name, as proto_names gives it; 256: null
+_PROTO_TABLE = pa.array([PROTO_BY_NUMBER.get(i, str(i)) for i in range(256)] + [None],
+                        pa.string())
 
 
 def trimmed_text(values: pa.Array) -> pa.Array:

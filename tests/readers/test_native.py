@@ -351,3 +351,26 @@ def test_trimmed_text_native_equals_numpy(values: list[str | None]) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(base, "native_kernels", None)
         assert native == base.trimmed_text(arr).to_pylist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="aAb0x1 .", max_size=12)), min_size=1,
+                max_size=60),
+       st.integers(0, 5), st.integers(0, 3000))
+def test_map_distinct_native_equals_numpy(values: list[str | None], cut: int, many: int) -> None:
+    # numbered natively (nulls read through their bytes and masked after, a slice's offset,
+    # a table that grows past its first 1,024 slots) as Arrow's dictionary encoding numbers them
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    arr = pa.array(values + [f"v{i}" for i in range(many)], pa.string())
+    arr = arr.slice(min(cut, len(arr) - 1))
+
+    def fn(v: str) -> int | None:
+        return None if v.startswith("x") else len(v) * 31 + sum(map(ord, v)) % 7
+
+    native = base.map_distinct(arr, fn, pa.int64())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(base, "native_kernels", None)
+        assert native.to_pylist() == base.map_distinct(arr, fn, pa.int64()).to_pylist()
+    native.validate(full=True)
