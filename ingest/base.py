@@ -273,6 +273,9 @@ def line_block(first_line: int, data: bytes | memoryview) -> LineBlock:
     """The lines of ``data`` (whole lines, as cut by :func:`iter_byte_blocks`) as an Arrow
     string array; invalid UTF-8 is replaced, never fatal."""
     offsets = line_offsets(data)
+    if len(data) and np.frombuffer(data, np.uint8).max() < 0x80:  # ASCII: valid UTF-8
+        return LineBlock(first_line, pa.Array.from_buffers(
+            pa.string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]))
     lines = pa.Array.from_buffers(
         pa.binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
@@ -1242,6 +1245,8 @@ def port_column(values: pa.Array | None, proto: pa.Array, n: int
 
 def aux_for(table: pa.Table, line_nos: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
     """Align per-line arrays with the rows ``canonical_table`` kept (by source_line)."""
+    if table.num_rows == len(line_nos):  # it kept every row, in order
+        return [np.asarray(a) for a in arrays]
     kept = np.asarray(table.column("source_line").to_numpy())
     pos = np.searchsorted(line_nos, kept)
     return [np.asarray(a)[pos] for a in arrays]
