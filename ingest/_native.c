@@ -54,17 +54,41 @@ static inline uint64_t hash_str(const strcol *c, int64_t i, uint64_t h) {
     return mix(h ^ w ^ tail) + 0x9e3779b97f4a7c15ULL;
 }
 
+/* The first `len` (0..8) bytes of p as a little-endian word, the rest zero; p + 8 readable. */
+static inline uint64_t low_bytes(const uint8_t *p, int32_t len) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return len >= 8 ? w : w & ((1ULL << (8 * len)) - 1);
+}
+
+/* Values of up to 16 bytes (addresses, protocol names) are compared by words, without a
+ * library call, when 16 bytes can be read at both; longer ones by memcmp. */
 static inline int cmp_str(const strcol *c, int64_t i, const strcol *d, int64_t j) {
     int32_t a0 = c->off[i], a1 = c->off[i + 1], b0 = d->off[j], b1 = d->off[j + 1];
-    int32_t la = a1 - a0, lb = b1 - b0;
-    int r = memcmp(c->data + a0, d->data + b0, (size_t)(la < lb ? la : lb));
+    int32_t la = a1 - a0, lb = b1 - b0, m = la < lb ? la : lb;
+    const uint8_t *a = c->data + a0, *b = d->data + b0;
+    if (m <= 16 && a + 16 <= c->limit && b + 16 <= d->limit) {
+        for (int k = 0; k < 2; k++, m -= 8) {
+            int32_t take = m < 0 ? 0 : m;
+            uint64_t x = __builtin_bswap64(low_bytes(a + 8 * k, take));
+            uint64_t y = __builtin_bswap64(low_bytes(b + 8 * k, take));
+            if (x != y) return x < y ? -1 : 1;
+        }
+        return (la > lb) - (la < lb);
+    }
+    int r = memcmp(a, b, (size_t)m);
     if (r) return r;
     return (la > lb) - (la < lb);
 }
 
 static inline int eq_str(const strcol *c, int64_t i, const strcol *d, int64_t j) {
     int32_t la = c->off[i + 1] - c->off[i], lb = d->off[j + 1] - d->off[j];
-    return la == lb && memcmp(c->data + c->off[i], d->data + d->off[j], (size_t)la) == 0;
+    if (la != lb) return 0;
+    const uint8_t *a = c->data + c->off[i], *b = d->data + d->off[j];
+    if (la <= 16 && a + 16 <= c->limit && b + 16 <= d->limit)
+        return low_bytes(a, la) == low_bytes(b, la)
+               && (la <= 8 || low_bytes(a + 8, la - 8) == low_bytes(b + 8, la - 8));
+    return memcmp(a, b, (size_t)la) == 0;
 }
 
 typedef struct {
@@ -516,6 +540,7 @@ typedef struct {
     double *f64;      /* K_FLOAT */
     int32_t *off;     /* K_STR: offsets */
     uint8_t *text;    /* K_STR: room for the whole span; part 1 writes from its lines' start */
+    uint8_t *text_end;
     size_t len[2];
     size_t base[2];   /* where each part's text starts in text */
     int64_t nulls[2];
@@ -698,7 +723,13 @@ static void *parse_part(void *arg) {
                     if (!parse_ts(p, fe, &o->i64[i])) return NULL;
                 } else {
                     size_t w = (size_t)(fe - p);
-                    memcpy(o->text + o->base[j->part] + len[f], p, w);
+                    uint8_t *to = o->text + o->base[j->part] + len[f];
+                    /* this part's room ends where the other part's text starts */
+                    const uint8_t *room = j->part ? o->text_end : o->text + o->base[1];
+                    if (w <= 16 && p + 16 <= j->limit && to + 16 <= room)
+                        memcpy(to, p, 16); /* a fixed size: two moves, no library call */
+                    else
+                        memcpy(to, p, w);
                     len[f] += w;
                     o->off[i + 1] = (int32_t)len[f];
                 }
@@ -800,6 +831,7 @@ static PyObject *parse_lines(PyObject *self, PyObject *args) {
                 goto done;
             o->off = vb[1].b.buf;
             o->text = vb[2].b.buf;
+            o->text_end = o->text + vb[2].b.len;
             o->off[0] = 0;
         } else if (kind == K_FLOAT) {
             o->f64 = vb[1].b.buf;

@@ -26,9 +26,15 @@ def test_the_extension_is_built() -> None:
     assert packets._native is stitch._native
 
 
-def _rows(seed: int, n: int) -> list[dict[str, Any]]:
+#: addresses that meet the kernels' word-wise compares at their edges: one word, two words
+#: differing in the last byte, a prefix of another, more than two words (memcmp)
+_EDGE_HOSTS = ["10.0.0.1", "10.0.0.10", "192.168.100.200", "192.168.100.201",
+               "2001:db8:0:0:1:2:3:4", "2001:db8:0:0:1:2:3:5"]
+
+
+def _rows(seed: int, n: int, hosts: list[str] | None = None) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
-    hosts = ["10.0.0.1", "2001:db8::1", "10.0.0.10"]
+    hosts = hosts or ["10.0.0.1", "2001:db8::1", "10.0.0.10"]
     ports = [-1, 53, 443, 40000]
     flag_set = [-1, 0, SYN, SYN | ACK, ACK, RST | ACK, FIN | ACK, SYN | FIN | ACK]
     rows = []
@@ -72,6 +78,19 @@ def test_pairs_native_equals_numpy(seed: int, window_us: int) -> None:
     # the data exercises both rules (leftovers need a window to meet their pair)
     assert len(orig_a) > 5 and ((abs_a >= 0).sum() > 0 or window_us == 0)
     assert (fwd_a[orig_a] != fwd_a[resp_a]).all() and (fwd_b[orig_b] != fwd_b[resp_b]).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pairs_native_equals_numpy_on_edge_addresses(seed: int) -> None:
+    if stitch._native is None:
+        pytest.skip("not built")
+    args = _inputs(_block(_rows(seed, 3000, _EDGE_HOSTS)))
+    _, orig_a, resp_a, abs_a = stitch._pairs_numpy(*args, 2_000_000)
+    fwd_b, orig_b, resp_b, abs_b = stitch._pairs_native(*args, 2_000_000)
+    assert sorted(zip(orig_a.tolist(), resp_a.tolist(), strict=True)) == sorted(
+        zip(orig_b.tolist(), resp_b.tolist(), strict=True))
+    assert abs_a.tolist() == abs_b.tolist()
+    assert len(orig_a) > 20 and (fwd_b[orig_b] != fwd_b[resp_b]).all()
 
 
 @pytest.mark.parametrize("seed", range(6))
