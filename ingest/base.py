@@ -40,6 +40,7 @@ __all__ = [
     "clean_buffer",
     "empty_batch",
     "end_times_us",
+    "flag_columns",
     "flag_letters",
     "flag_pair_state",
     "float_column",
@@ -842,6 +843,34 @@ def parse_flag_letters(values: pa.Array) -> np.ndarray:
 
     mapped = map_distinct(values.cast(pa.string()), one, pa.int64())
     return np.asarray(pc.fill_null(mapped, -1))
+
+
+def flag_columns(is_tcp: np.ndarray, src_flags: np.ndarray, dst_flags: np.ndarray,
+                 dst_pkts: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Per flow: ``state`` (see :func:`flag_pair_state`) and ``tcp_flags`` written
+    ``<originator>_<responder>`` (``S_RA``; TCP with both sides known, else null), from the
+    flags each side sent (0-255, -1 unknown). Both depend on (TCP or not, the two flag sets,
+    responder sent packets) only: worked out once per distinct combination (a few hundred at
+    most), then spread to the rows by one take each.
+
+    >>> st, fl = flag_columns(np.array([1, 1, 0, 1], bool), np.array([2, 0x12, 2, 2]),
+    ...                       np.array([0x14, 0, 0, -1]), np.array([1, 0, 0, 0]))
+    >>> st.to_pylist(), fl.to_pylist()
+    (['REJ', 'S0', 'INT', None], ['S_RA', 'SA_', None, None])
+    """
+    s_flags = np.asarray(src_flags, dtype=np.int64)
+    d_flags = np.asarray(dst_flags, dtype=np.int64)
+    key = (((s_flags + 1) * 257 + (d_flags + 1)) * 2 + (np.asarray(dst_pkts) > 0)) * 2 \
+        + np.asarray(is_tcp, dtype=np.int64)
+    enc = pc.dictionary_encode(pa.array(key, pa.int64()))
+    u = np.asarray(enc.dictionary, dtype=np.int64)
+    tcp = (u & 1) > 0
+    u_s, u_d = (u >> 2) // 257 - 1, (u >> 2) % 257 - 1
+    state = flag_pair_state(pa.array(np.where(tcp, "tcp", "other")), u_s, u_d, (u >> 1) & 1)
+    known = tcp & (u_s >= 0) & (u_d >= 0)
+    letters = pc.binary_join_element_wise(flag_letters(np.where(known, u_s, -1)),
+                                          flag_letters(np.where(known, u_d, -1)), "_")
+    return state.take(enc.indices), letters.take(enc.indices)
 
 
 def flag_pair_state(proto: pa.Array, src_flags: np.ndarray, dst_flags: np.ndarray,

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.base import flag_letters, flag_pair_state, native_ints, native_strings
+from ingest.base import flag_columns, native_ints, native_strings
 from ingest.base import native_kernels as _native
 
 __all__ = ["ACTIVE_TIMEOUT_S", "IDLE_TIMEOUT_S", "Aggregator", "Packets", "flows_table_columns"]
@@ -291,13 +291,11 @@ def _segmented_cummax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 def flows_table_columns(flows: Packets) -> dict[str, pa.Array]:
     """Canonical columns (without provenance) for aggregated flows."""
-    state = flag_pair_state(flows.proto, flows.fwd_flags,
-                            np.where(flows.fwd_flags < 0, -1, np.maximum(flows.rev_flags, 0)),
-                            flows.rev_pkts)
-    letters = pc.binary_join_element_wise(
-        flag_letters(flows.fwd_flags),
-        flag_letters(np.where(flows.fwd_flags < 0, -1, np.maximum(flows.rev_flags, 0))), "_")
-    is_tcp = pc.fill_null(pc.equal(flows.proto.cast(pa.string()), "tcp"), False)
+    is_tcp = np.asarray(pc.fill_null(pc.equal(flows.proto.cast(pa.string()), "tcp"), False))
+    # the responder's flags count only where the originator's are known
+    rev = np.where(flows.fwd_flags < 0, -1, np.clip(flows.rev_flags, 0, 255))
+    state, letters = flag_columns(is_tcp, np.clip(flows.fwd_flags, -1, 255), rev,
+                                  flows.rev_pkts)
     dur = np.where(np.isnan(flows.first), np.nan, flows.last - flows.first)
     return {
         "ts": pa.array(flows.first),
@@ -305,8 +303,7 @@ def flows_table_columns(flows: Packets) -> dict[str, pa.Array]:
         "src_ip": flows.src, "dst_ip": flows.dst,
         "src_port": pa.array(flows.sport, pa.int64(), mask=flows.sport < 0),
         "dst_port": pa.array(flows.dport, pa.int64(), mask=flows.dport < 0),
-        "proto": flows.proto, "state": state,
-        "tcp_flags": pc.if_else(is_tcp, letters, pa.scalar(None, pa.string())),
+        "proto": flows.proto, "state": state, "tcp_flags": letters,
         "src_bytes": pa.array(flows.fwd_bytes), "dst_bytes": pa.array(flows.rev_bytes),
         "src_pkts": pa.array(flows.fwd_pkts), "dst_pkts": pa.array(flows.rev_pkts),
     }

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphflow.flowkey import mix64
-from ingest.base import flag_letters, flag_pair_state, native_ints, native_strings
+from ingest.base import flag_columns, native_ints, native_strings
 from ingest.base import native_kernels as _native
 
 __all__ = ["DEFAULT_WINDOW_S", "END", "FLAGS", "Stitcher"]
@@ -389,43 +389,17 @@ class Stitcher:
 def _flag_columns(t: pa.Table, flags: np.ndarray, src_flags: np.ndarray, dst_flags: np.ndarray,
                   dst_pkts: np.ndarray) -> tuple[pa.Array, pa.Array]:
     """``state`` and ``tcp_flags`` of the flows ``t`` from the flags each side sent (-1
-    unknown; ``flags``: the record's own), where they tell; else what ``t`` had. Both depend
-    on (TCP or not, the two flag sets, responder sent packets) only: worked out once per
-    distinct combination, then spread to the rows by one take each."""
+    unknown; ``flags``: the record's own), where they tell; else what ``t`` had."""
     proto = t.column("proto").combine_chunks()
     s_flags = np.where(flags < 0, -1, np.clip(src_flags, -1, 255))
     d_flags = np.where(s_flags < 0, -1, np.clip(dst_flags, -1, 255))
     is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
-    key = (((s_flags + 1) * 257 + (d_flags + 1)) * 2 + (dst_pkts > 0)) * 2 + is_tcp
-    enc = pc.dictionary_encode(pa.array(key, pa.int64()))
-    u = np.asarray(enc.dictionary, dtype=np.int64)
-    u_proto = pa.array(np.where(u & 1, "tcp", "other"))
-    u_s, u_d = (u >> 2) // 257 - 1, (u >> 2) % 257 - 1
-    u_dp = (u >> 1) & 1
-    def spread(per_key: pa.Array, name: str) -> pa.Array:
-        got = per_key.take(enc.indices)
+
+    def spread(got: pa.Array, name: str) -> pa.Array:
         old = t.column(name)
         if got.null_count == 0 or old.null_count == len(old):
             return got
         return pc.coalesce(got, old.combine_chunks())
 
-    return (spread(flag_pair_state(u_proto, u_s, u_d, u_dp), "state"),
-            spread(_pair_letters(u_proto, u_s, u_d), "tcp_flags"))
-
-
-def _pair_letters(proto: pa.Array, s_flags: np.ndarray, d_flags: np.ndarray) -> pa.Array:
-    """``tcp_flags`` written ``<originator>_<responder>`` (``S_RA``) for TCP flows whose flags
-    are known both ways (-1: unknown), else null; spelled once per distinct pair.
-
-    >>> _pair_letters(pa.array(["tcp", "tcp", "udp", "tcp"]), np.array([2, 0x12, 2, 2]),
-    ...               np.array([0x14, 0, 0, -1])).to_pylist()
-    ['S_RA', 'SA_', None, None]
-    """
-    is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
-    known = is_tcp & (s_flags >= 0) & (d_flags >= 0)
-    key = np.where(known, ((s_flags & 0xFF) << 8) | (d_flags & 0xFF), -1)
-    enc = pc.dictionary_encode(pa.array(key, pa.int64()))
-    u = np.asarray(enc.dictionary, dtype=np.int64)
-    names = pc.binary_join_element_wise(flag_letters(np.where(u < 0, -1, u >> 8)),
-                                        flag_letters(np.where(u < 0, -1, u & 0xFF)), "_")
-    return names.take(enc.indices)
+    state, letters = flag_columns(is_tcp, s_flags, d_flags, dst_pkts)
+    return spread(state, "state"), spread(letters, "tcp_flags")
