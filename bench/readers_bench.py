@@ -360,6 +360,8 @@ def main() -> None:
             r["cpu_ratio_to_adjacent_zeek"] = (
                 min(x["cpu_seconds"] for x in runs) / max(r["flows"], 1)) / (
                 zc["cpu_seconds"] / zc["flows"])
+        # what the reader read: a line per one-way record (stitched two to a flow), a packet
+        r["input_records"] = r.get("packets") or r["flows"] + r.get("stitched", 0)
         r["mb"] = path.stat().st_size / 1e6
         r["peak_rss_mib"] = peak_rss_mib(fmt, path)
         results[fmt] = r
@@ -379,6 +381,12 @@ def main() -> None:
             r["ratio_to_zeek"] = (r["seconds"] / max(r["flows"], 1)) / zeek_per_flow
         print("time per flow / Zeek's: " + ", ".join(
             f"{k} {v['ratio_to_zeek']:.2f}" for k, v in results.items()))
+        for r in results.values():
+            r["record_ratio_to_zeek"] = (r["seconds"] / max(r["input_records"], 1)) / (
+                zeek_per_flow)
+        print("time per input record (line or packet) / Zeek's: " + ", ".join(
+            f"{k} {v['record_ratio_to_zeek']:.2f} ({v['input_records'] / max(v['flows'], 1):.1f}"
+            " per flow)" for k, v in results.items()))
     OUT.mkdir(exist_ok=True)
     info = {"flows": args.flows, "machine": platform.machine(), "cpus": os.cpu_count(),
             "load_avg_1min": round(os.getloadavg()[0], 2), "results": results}

@@ -531,12 +531,12 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
 
 /* ---- delimited lines -> typed columns ------------------------------------------------- */
 
-enum { K_SKIP = -1, K_STR = 0, K_INT = 1, K_FLOAT = 2, K_TS = 3 };
+enum { K_SKIP = -1, K_STR = 0, K_INT = 1, K_FLOAT = 2, K_TS = 3, K_HEX = 4 };
 
 typedef struct {
     int kind;
     uint8_t *valid;   /* Arrow validity bitmap (set here: all valid, then nulls cleared) */
-    int64_t *i64;     /* K_INT, K_TS (microseconds) */
+    int64_t *i64;     /* K_INT, K_HEX, K_TS (microseconds) */
     double *f64;      /* K_FLOAT */
     int32_t *off;     /* K_STR: offsets */
     uint8_t *text;    /* K_STR: room for the whole span; part 1 writes from its lines' start */
@@ -595,6 +595,20 @@ static inline int parse_int(const uint8_t *p, const uint8_t *e, int64_t *out) {
         v = v * 10 + d;
     }
     *out = neg ? -v : v;
+    return 1;
+}
+
+/* 0x followed by 1-15 hex digits (tshark's tcp.flags: 0x0012) */
+static inline int parse_hex(const uint8_t *p, const uint8_t *e, int64_t *out) {
+    if (e - p < 3 || e - p > 17 || p[0] != '0' || (p[1] | 0x20) != 'x') return 0;
+    int64_t v = 0;
+    for (p += 2; p < e; p++) {
+        unsigned c = *p, d = c - '0', h = (c | 0x20) - 'a';
+        if (d <= 9) v = v * 16 + d;
+        else if (h <= 5) v = v * 16 + 10 + h;
+        else return 0;
+    }
+    *out = v;
     return 1;
 }
 
@@ -712,13 +726,15 @@ static void *parse_part(void *arg) {
                 if (fe == p) {
                     o->valid[i >> 3] &= (uint8_t)~(1u << (i & 7));
                     nulls[f]++;
-                    if (kind == K_INT || kind == K_TS) o->i64[i] = 0;
+                    if (kind == K_INT || kind == K_TS || kind == K_HEX) o->i64[i] = 0;
                     else if (kind == K_FLOAT) o->f64[i] = 0;
                     else o->off[i + 1] = (int32_t)len[f];
                 } else if (kind == K_INT) {
                     if (!parse_int(p, fe, &o->i64[i])) return NULL;
                 } else if (kind == K_FLOAT) {
                     if (!parse_float(p, fe, &o->f64[i], j->c_locale)) return NULL;
+                } else if (kind == K_HEX) {
+                    if (!parse_hex(p, fe, &o->i64[i])) return NULL;
                 } else if (kind == K_TS) {
                     if (!parse_ts(p, fe, &o->i64[i])) return NULL;
                 } else {
@@ -754,13 +770,14 @@ PyDoc_STRVAR(parse_lines_doc,
 "parse_lines(n, line_off, data, delimiter, quoted, kinds, outputs) -> list | None\n\n"
 "Lines data[line_off[i]:line_off[i+1]] (each ending with a newline) split at the delimiter\n"
 "byte into len(kinds) fields; kinds per field: -1 skip, 0 text, 1 int64, 2 float64,\n"
-"3 timestamp (microseconds). outputs per field: None (skipped) or (validity bitmap, values\n"
-"or int32 offsets, text room of line_off[n] - line_off[0] bytes or None), writable. An\n"
-"empty field is null. Returns per field not skipped (null count, text length); None as soon\n"
-"as any line is not plain: another field count, a value outside the strict forms read here\n"
-"(-?digits; -?digits.digits; YYYY-MM-DD HH:MM:SS[.ffffff]), a byte >= 0x80, a carriage\n"
-"return, or a double quote when quoted. Arrow's CSV reader, which reads every form these\n"
-"take to the same values, then decides. Two threads.");
+"3 timestamp (microseconds), 4 int64 written 0x<hex digits>. outputs per field: None\n"
+"(skipped) or (validity bitmap, values or int32 offsets, text room of line_off[n] -\n"
+"line_off[0] bytes or None), writable. An empty field is null. Returns per field not\n"
+"skipped (null count, text length); None as soon as any line is not plain: another field\n"
+"count, a value outside the strict forms read here (-?digits; -?digits.digits;\n"
+"YYYY-MM-DD HH:MM:SS[.ffffff]; 0xhex), a byte >= 0x80, a carriage return, or a double\n"
+"quote when quoted. Arrow's CSV reader, which reads every form of kinds 1-3 to the same\n"
+"values (and leaves kind 4 text), then decides. Two threads.");
 
 static PyObject *parse_lines(PyObject *self, PyObject *args) {
     Py_ssize_t n;
@@ -810,7 +827,7 @@ static PyObject *parse_lines(PyObject *self, PyObject *args) {
         fieldout *o = &outs[f];
         o->kind = kind;
         if (kind == K_SKIP) continue;
-        if (kind < K_STR || kind > K_TS) {
+        if (kind < K_STR || kind > K_HEX) {
             PyErr_SetString(PyExc_ValueError, "parse_lines: unknown kind");
             goto done;
         }
@@ -1146,6 +1163,77 @@ static PyObject *distinct(PyObject *self, PyObject *args) {
     return PyLong_FromLongLong(k);
 }
 
+PyDoc_STRVAR(first_nonnegative_doc,
+"first_nonnegative(n, columns, out) -> None\n\n"
+"columns: (values int64, validity bitmap or None, bit offset, addend) each, in order of\n"
+"preference. out[i] (int64) = max(v + addend, 0) for the first column whose row i is valid\n"
+"and not negative, else -1. (tshark: a packet's ports from the tcp/udp/sctp columns, its\n"
+"length from ip.len, ipv6.plen + 40, frame.len less the link header.)");
+
+typedef struct {
+    const int64_t *v;
+    const uint8_t *valid;
+    Py_ssize_t bit;
+    int64_t add;
+} intcol;
+
+static PyObject *first_nonnegative(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *cols_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "nOO", &n, &cols_obj, &out_obj)) return NULL;
+    PyObject *seq = PySequence_Fast(cols_obj, "columns: a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
+    pybuf *b = calloc((size_t)(2 * k + 1), sizeof(pybuf));
+    intcol *c = calloc((size_t)(k ? k : 1), sizeof(intcol));
+    PyObject *result = NULL;
+    if (!b || !c) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (get_buf(out_obj, &b[2 * k], 1, 8, n, "out") < 0) goto done;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, j);
+        PyObject *vals, *valid;
+        long long add;
+        if (!PyArg_ParseTuple(t, "OOnL", &vals, &valid, &c[j].bit, &add)) goto done;
+        c[j].add = add;
+        if (c[j].bit < 0 || get_buf(vals, &b[2 * j], 0, 8, n, "values") < 0) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative bit offset");
+            goto done;
+        }
+        c[j].v = b[2 * j].b.buf;
+        if (valid != Py_None) {
+            if (get_buf(valid, &b[2 * j + 1], 0, 1, (c[j].bit + n + 7) / 8, "validity") < 0)
+                goto done;
+            c[j].valid = b[2 * j + 1].b.buf;
+        }
+    }
+    int64_t *out = b[2 * k].b.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t got = -1;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            Py_ssize_t at = c[j].bit + i;
+            if (c[j].valid && !((c[j].valid[at >> 3] >> (at & 7)) & 1)) continue;
+            int64_t v = c[j].v[i];
+            if (v < 0) continue;
+            v += c[j].add;
+            got = v > 0 ? v : 0;
+            break;
+        }
+        out[i] = got;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    if (b) release(b, (int)(2 * k + 1));
+    free(b);
+    free(c);
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"pair", pair, METH_VARARGS, pair_doc},
     {"aggregate", aggregate, METH_VARARGS, aggregate_doc},
@@ -1154,6 +1242,7 @@ static PyMethodDef methods[] = {
     {"dotted_quads", dotted_quads, METH_VARARGS, dotted_quads_doc},
     {"untrimmed", untrimmed, METH_VARARGS, untrimmed_doc},
     {"distinct", distinct, METH_VARARGS, distinct_doc},
+    {"first_nonnegative", first_nonnegative, METH_VARARGS, first_nonnegative_doc},
     {NULL, NULL, 0, NULL},
 };
 

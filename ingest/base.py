@@ -40,6 +40,7 @@ __all__ = [
     "clean_buffer",
     "empty_batch",
     "end_times_us",
+    "first_nonnegative",
     "flag_columns",
     "flag_letters",
     "flag_pair_state",
@@ -822,6 +823,8 @@ def parse_flag_letters(values: pa.Array) -> np.ndarray:
 
     >>> parse_flag_letters(pa.array(["...AP.S.", "FSPA", "0x0012", "2", "", None])).tolist()
     [26, 27, 18, 2, 0, -1]
+    >>> parse_flag_letters(pa.array([0x12, 0x112, None])).tolist()  # numbers: their low byte
+    [18, 18, -1]
     """
     letters = {ch: bit for bit, ch in _FLAG_ORDER}
 
@@ -841,6 +844,8 @@ def parse_flag_letters(values: pa.Array) -> np.ndarray:
             out |= letters.get(ch, 0)
         return out
 
+    if pa.types.is_integer(values.type):  # numbers already (tshark's 0x12, read natively)
+        return np.asarray(pc.fill_null(pc.bit_wise_and(values.cast(pa.int64()), 0xFF), -1))
     mapped = map_distinct(values.cast(pa.string()), one, pa.int64())
     return np.asarray(pc.fill_null(mapped, -1))
 
@@ -966,21 +971,27 @@ def _read_delimited(buf: pa.Buffer, names: list[str], idx: dict[str, int], delim
 
 
 _NATIVE_KINDS = {pa.string(): 0, pa.int64(): 1, pa.float64(): 2, pa.timestamp("us"): 3}
+#: parse_delimited's native_ints forms -> the native parser's kinds
+_NATIVE_INT_FORMS = {"int": 1, "hex": 4}
 
 
 def _native_delimited(lines: pa.StringArray, names: list[str], idx: dict[str, int],
-                      delimiter: str, quoted: bool, types: dict[str, pa.DataType] | None
-                      ) -> pa.Table | None:
+                      delimiter: str, quoted: bool, types: dict[str, pa.DataType] | None,
+                      native_ints: dict[str, str] | None = None) -> pa.Table | None:
     """The columns of ``idx`` from plain lines, by the native parser
     (``ingest._native.parse_lines``); None when it is not built, or leaves the lines to
     Arrow's CSV reader (anything but the plainest forms, which both read the same)."""
     if native_kernels is None or len(delimiter) != 1 or not idx:
         return None
     kinds = [-1] * len(names)
+    types = dict(types or {})
     for c, i in idx.items():
-        kind = _NATIVE_KINDS.get((types or {}).get(c, pa.string()))
+        kind = _NATIVE_KINDS.get(types.get(c, pa.string()))
         if kind is None:
             return None
+        if kind == 0 and c in (native_ints or {}):
+            kind = _NATIVE_INT_FORMS[(native_ints or {})[c]]
+            types[c] = pa.int64()
         kinds[i] = kind
     data = lines.buffers()[2]
     if data is None:
@@ -1004,7 +1015,7 @@ def _native_delimited(lines: pa.StringArray, names: list[str], idx: dict[str, in
     for (c, i), (nulls, text_len) in zip(sorted(idx.items(), key=lambda x: x[1]), got,
                                           strict=True):
         valid, values, text = outputs[i] or ()
-        typ = pa.string() if kinds[i] == 0 else (types or {})[c]
+        typ = pa.string() if kinds[i] == 0 else types[c]
         bufs = [pa.py_buffer(valid) if nulls else None, pa.py_buffer(values)]
         if kinds[i] == 0:
             bufs.append(pa.py_buffer(text[:text_len]))
@@ -1036,20 +1047,23 @@ def inner_carriage_returns(lines: pa.StringArray) -> np.ndarray:
 def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
                     names: list[str], delimiter: str, *, quoted: bool = False,
                     include: list[str] | None = None,
-                    types: dict[str, pa.DataType] | None = None) -> Delimited:
+                    types: dict[str, pa.DataType] | None = None,
+                    native_ints: dict[str, str] | None = None) -> Delimited:
     """Split lines with a known column list into columns, vectorised.
 
     Lines with the wrong number of fields (counted outside double quotes when ``quoted``) and
     empty lines are rejects; every other line is parsed by Arrow's CSV reader in one call.
     The common block (every line well-formed, every value of ``types`` columns parsable) is
     parsed typed straight away; only when that fails are the lines checked one by one
-    (vectorised) and the bad ones set aside.
+    (vectorised) and the bad ones set aside. ``native_ints`` names text columns that the
+    native parser reads as int64 when every value of the block is written as ``"int"``
+    (decimal) or ``"hex"`` (``0x12``); otherwise they stay text: the caller takes either.
     """
     wanted = [c for c in (include or names) if c in names]
     idx = {c: names.index(c) for c in wanted}
     if len(names) > 1 and len(lines):
         # the native parser leaves any block with a double quote (when quoted) to Arrow
-        plain = _native_delimited(lines, names, idx, delimiter, quoted, types)
+        plain = _native_delimited(lines, names, idx, delimiter, quoted, types, native_ints)
         if plain is not None:
             return Delimited(plain, line_nos, lines, [])
     has_quotes = quoted and has_byte(lines, ord('"'))
@@ -1270,6 +1284,33 @@ def port_column(values: pa.Array | None, proto: pa.Array, n: int
             s = pc.if_else(has, trimmed_text(values), pa.scalar(None, pa.string()))
             return int_column(s)
     return pc.if_else(has, values.cast(pa.int64()), pa.scalar(None, pa.int64())), None
+
+
+def first_nonnegative(columns: list[tuple[pa.Array | None, int]], n: int) -> np.ndarray:
+    """Per row, ``max(value + addend, 0)`` of the first of ``columns`` ((int column or None,
+    addend), in order of preference) whose value is there and not negative; else -1.
+
+    >>> first_nonnegative([(pa.array([5, None, -1, None]), 0), (None, 0),
+    ...                    (pa.array([7, 8, 9, None]), -8)], 4).tolist()
+    [5, 0, 1, -1]
+    """
+    cols = [(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c, add)
+            for c, add in columns if c is not None]
+    cols = [(c.cast(pa.int64()), add) for c, add in cols]
+    if native_kernels is not None:
+        out = np.empty(n, np.int64)
+        native_kernels.first_nonnegative(n, [
+            (np.frombuffer(c.buffers()[1], np.int64, count=n, offset=c.offset * 8),
+             c.buffers()[0] if c.null_count else None, c.offset, add) for c, add in cols], out)
+        return out
+    out = np.full(n, -1, np.int64)
+    done = np.zeros(n, dtype=bool)
+    for c, add in cols:
+        v = np.asarray(pc.fill_null(c, -1), dtype=np.int64)
+        take = ~done & (v >= 0)
+        out[take] = np.maximum(v[take] + add, 0)
+        done |= take
+    return out
 
 
 def aux_for(table: pa.Table, line_nos: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:

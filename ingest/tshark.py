@@ -44,12 +44,14 @@ import pyarrow.compute as pc
 from graphflow.errors import InputFormatError
 from ingest.base import (
     TS_MAX_S,
+    Delimited,
     FlowBatch,
     ProgressFn,
     Reject,
     block_problems,
     canonical_table,
     empty_batch,
+    first_nonnegative,
     float_column,
     has_byte,
     int_column,
@@ -195,13 +197,36 @@ def _guess_proto(n: int, tcp_sp: np.ndarray | None, udp_sp: np.ndarray | None,
     return pa.array([None, "tcp", "udp", "sctp", "icmp"], pa.string()).take(pa.array(code))
 
 
-def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str],
-             roles: dict[str, str], quoted: bool, start: float, link_header: int
-             ) -> tuple[Packets, list[Reject], int, pa.StringArray, np.ndarray]:
+def _parse(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str],
+           roles: dict[str, str], quoted: bool, native_ints: dict[str, str]) -> Delimited:
+    """The columns of a block's lines that play a role, numbers typed."""
     typed = {name: (pa.float64() if role in ("time", "reltime") else pa.int64())
              for role, name in roles.items() if role in _NUMERIC_ROLES}
-    d = parse_delimited(path, lines, nos, names, ",", quoted=quoted,
-                        include=list(dict.fromkeys(roles.values())), types=typed)
+    return parse_delimited(path, lines, nos, names, ",", quoted=quoted,
+                           include=list(dict.fromkeys(roles.values())), types=typed,
+                           native_ints=native_ints)
+
+
+def _native_ints(names: list[str], roles: dict[str, str], first_row: list[str]
+                 ) -> dict[str, str]:
+    """The text columns worth reading as numbers natively, judged by the first data row: the
+    protocol numbers (text: a packet may carry two, ``1,17``; empty in the other IP version's
+    column) and ``0x12``-style TCP flags.
+    A block where any value has another form is read as text, as the others are."""
+    row = dict(zip(names, first_row, strict=False))
+    out = {}
+    for role, form, pattern in (("proto4", "int", r"\d*"), ("proto6", "int", r"\d*"),
+                                ("flags", "hex", r"0[xX][0-9a-fA-F]+")):
+        name = roles.get(role)
+        if name and re.fullmatch(pattern, row.get(name, "")):
+            out[name] = form
+    return out
+
+
+def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_header: int
+             ) -> tuple[Packets, list[Reject], int]:
+    """A parsed block's packets (IP only, checked), its rejects and how many non-IP rows
+    (ARP and the like: not flows, not rejects) it skipped."""
     tab, n = d.table, d.table.num_rows
     rejects = list(d.rejects)
 
@@ -216,6 +241,8 @@ def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
         got = [c for c in cs if c is not None]
         if not got:
             return None
+        if len({c.type for c in got}) > 1:  # a number column read natively beside text
+            got = [c.cast(pa.string()) for c in got]
         return pc.coalesce(*got) if len(got) > 1 else got[0]
 
     src = coalesce(col("src4"), col("src6"))
@@ -225,29 +252,24 @@ def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
     non_ip = np.asarray(pc.and_(pc.is_null(src), pc.is_null(dst)))
     problems: list[tuple[np.ndarray | None, str]] = []
 
-    def ints(role: str) -> np.ndarray | None:
+    def ints(role: str) -> pa.Array | None:
         c = col(role)
         if c is None:
             return None
         val, bad = int_column(c)
         problems.append((bad, f"{roles[role]}: not a number"))
-        return np.asarray(pc.fill_null(val, -1), dtype=np.int64)
+        return val
+
+    def minus_one(c: pa.Array | None) -> np.ndarray | None:
+        return None if c is None else np.asarray(pc.fill_null(c, -1), dtype=np.int64)
 
     tcp_sp, tcp_dp = ints("tcp_sp"), ints("tcp_dp")
     udp_sp, udp_dp = ints("udp_sp"), ints("udp_dp")
     sctp_sp, sctp_dp = ints("sctp_sp"), ints("sctp_dp")
     any_sp, any_dp = ints("any_sp"), ints("any_dp")
-    minus = np.full(n, -1, np.int64)
-
-    def pick(*arrs: np.ndarray | None) -> np.ndarray:
-        out = minus.copy()
-        for a in arrs:
-            if a is not None:
-                out = np.where(out >= 0, out, a)
-        return out
-
-    sport = pick(tcp_sp, udp_sp, sctp_sp, any_sp)
-    dport = pick(tcp_dp, udp_dp, sctp_dp, any_dp)
+    # the first port column that has one, in this order
+    sport = first_nonnegative([(tcp_sp, 0), (udp_sp, 0), (sctp_sp, 0), (any_sp, 0)], n)
+    dport = first_nonnegative([(tcp_dp, 0), (udp_dp, 0), (sctp_dp, 0), (any_dp, 0)], n)
     proto_num = coalesce(col("proto4"), col("proto6"))
     proto = proto_names(proto_num) if proto_num is not None else pa.nulls(n, pa.string())
     # IPv6 extension headers (hop-by-hop, routing, fragment, destination options) are not
@@ -255,22 +277,16 @@ def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
     proto = pc.if_else(pc.fill_null(pc.is_in(proto, pa.array(["0", "43", "44", "60"])), False),
                        pa.scalar(None, pa.string()), proto)
     if proto.null_count:  # no protocol number: tell it from the columns that are filled
-        proto = pc.coalesce(proto, _guess_proto(n, tcp_sp, udp_sp, sctp_sp, coalesce(
-            col("icmp"), col("icmp6")), col("colproto")))
+        proto = pc.coalesce(proto, _guess_proto(
+            n, minus_one(tcp_sp), minus_one(udp_sp), minus_one(sctp_sp),
+            coalesce(col("icmp"), col("icmp6")), col("colproto")))
     # bytes: IP level when the capture says so, else frame bytes less the link header
-    length = minus.copy()
-    iplen, ip6 = ints("iplen"), ints("ip6plen")
-    frame = ints("framelen")
-    if frame is not None:
-        length = np.where(frame >= 0, np.maximum(frame - link_header, 0), length)
-    if ip6 is not None:
-        length = np.where(ip6 >= 0, ip6 + 40, length)
-    if iplen is not None:
-        length = np.where(iplen >= 0, iplen, length)
+    length = first_nonnegative([(ints("iplen"), 0), (ints("ip6plen"), 40),
+                                (ints("framelen"), -link_header)], n)
     flags_raw = col("flags")
     if flags_raw is None:
         flags_raw = col("flagstr")
-    flags = parse_flag_letters(flags_raw) if flags_raw is not None else minus.copy()
+    flags = parse_flag_letters(flags_raw) if flags_raw is not None else np.full(n, -1, np.int64)
     flags = np.where(np.asarray(pc.fill_null(pc.equal(proto, "tcp"), False)), flags, -1)
     t = col("time")
     if t is not None:
@@ -315,7 +331,7 @@ def _packets(path: str, lines: pa.StringArray, nos: np.ndarray, names: list[str]
     pk = Packets.of_packets(ts, src_n, dst_n, sport, dport, proto, length, flags, d.line_nos)
     if not keep.all():
         pk = pk.take(np.flatnonzero(keep))
-    return pk, sorted(rejects, key=lambda r: r.line), int(non_ip.sum()), d.lines, d.line_nos
+    return pk, sorted(rejects, key=lambda r: r.line), int(non_ip.sum())
 
 
 def _batch(path: str, flows: Packets, start: float) -> FlowBatch:
@@ -338,7 +354,8 @@ def read_tshark(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
         raise InputFormatError(path, None, "not tshark CSV (first line is neither a header of "
                                "tshark fields with source and destination addresses nor a "
                                "header-less line of the default ten fields)")
-    first = next(ln for ln in head.decode("utf-8", "replace").splitlines() if ln.strip())
+    head_lines = [ln for ln in head.decode("utf-8", "replace").splitlines() if ln.strip()]
+    first = head_lines[0]
     header_text = first.rstrip("\r\n")
     header_less = not _roles(_split(first))
     names = DEFAULT_FIELDS if header_less else [x.strip().strip('"')
@@ -349,10 +366,13 @@ def read_tshark(path: str | os.PathLike[str], *, block_bytes: int = 64 << 20,
     segments = pipelined_segments(
         path, block_bytes, progress,
         is_header=lambda ls: lines_equal(ls, header_text) & (not header_less))
-    parsed = (_packets(path, seg.lines, seg.line_nos, names, roles, quoted, start,
-                       link_header) for seg in segments)
-    # the next block is parsed while this one's packets are aggregated
-    for pk, rejects, non_ip, _, _ in prefetched(parsed):
+    # four threads hand the blocks on: read and cut | parse | packets | aggregate (here)
+    data_lines = head_lines[0 if header_less else 1:]
+    as_ints = _native_ints(names, roles, _split(data_lines[0]) if data_lines else [])
+    parsed = prefetched(_parse(path, seg.lines, seg.line_nos, names, roles, quoted, as_ints)
+                        for seg in segments)
+    for pk, rejects, non_ip in prefetched(_packets(path, d, roles, start, link_header)
+                                          for d in parsed):
         flows = agg.push(pk)
         b = _batch(path, flows, start)
         b.rejects = rejects + b.rejects

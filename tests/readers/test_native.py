@@ -393,3 +393,54 @@ def test_map_distinct_native_equals_numpy(values: list[str | None], cut: int, ma
         mp.setattr(base, "native_kernels", None)
         assert native.to_pylist() == base.map_distinct(arr, fn, pa.int64()).to_pylist()
     native.validate(full=True)
+
+
+@pytest.mark.parametrize("flags,proto,native", [
+    (["0x0012", "0x0002", "", "0X00fF", "0x1"], ["6", "17", "", "1", "58"], True),
+    (["0x0012", "18", "0x0002"], ["6", "6", "6"], False),  # one decimal flag: all text
+    (["0x0012", "0x", "0x0002"], ["6", "6", "6"], False),
+    (["0x0012", "0xg", "0x0002"], ["6", "6", "6"], False),
+    (["0x0012", "0x00000000000000012", "0x2"], ["6", "6", "6"], False),  # 17 hex digits
+    (["0x0012", "0x0002"], ["6", "-"], False),
+])
+def test_native_ints_read_as_the_text_path_reads_them(flags: list[str], proto: list[str],
+                                                      native: bool) -> None:
+    # tshark's tcp.flags (0x12) and ip.proto, read natively as numbers when every value of the
+    # block has the form, else left text: the flag bits and protocol names come out the same
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    names = ["flags", "proto"]
+    arr = pa.array([f"{f},{p}\n" for f, p in zip(flags, proto, strict=True)] * 70)
+    nos = np.arange(1, len(arr) + 1)
+
+    def read(as_ints: dict[str, str] | None) -> tuple[Any, Any, bool]:
+        d = base.parse_delimited("x", arr, nos, names, ",", native_ints=as_ints)
+        typed = d.table.column("flags").type == pa.int64()
+        return (base.parse_flag_letters(d.table.column("flags").combine_chunks()).tolist(),
+                base.proto_names(d.table.column("proto").combine_chunks()).to_pylist(), typed)
+
+    flag_bits, protos, typed = read({"flags": "hex", "proto": "int"})
+    assert typed is native
+    assert (flag_bits, protos) == read(None)[:2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(-3, 70000)),
+                          st.one_of(st.none(), st.integers(-3, 70000)),
+                          st.one_of(st.none(), st.integers(-3, 70000))), min_size=1,
+                max_size=50),
+       st.integers(0, 3), st.lists(st.integers(-60, 60), min_size=3, max_size=3))
+def test_first_nonnegative_native_equals_numpy(rows: list[tuple[int | None, ...]], cut: int,
+                                               adds: list[int]) -> None:
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    cut = min(cut, len(rows) - 1)
+    cols = [(pa.array([r[k] for r in rows], pa.int64()).slice(cut), adds[k]) for k in range(3)]
+    n = len(rows) - cut
+    native = base.first_nonnegative([cols[0], (None, 5), cols[1], cols[2]], n)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(base, "native_kernels", None)
+        assert native.tolist() == base.first_nonnegative(
+            [cols[0], (None, 5), cols[1], cols[2]], n).tolist()

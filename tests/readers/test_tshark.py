@@ -106,3 +106,17 @@ def test_icmp_sweep(tmp_path: Path) -> None:
     out = make_tshark(ICMP_PCAP, tmp_path / "icmp.csv")
     t = read_all("tshark", out).table.to_pandas()
     assert (t.proto == "icmp").all() and (t.src_ip == "192.168.1.109").all()
+
+
+def test_protocol_columns_read_differently_still_combine(tmp_path: Path) -> None:
+    # ip.proto written as a name (text) beside ipv6.nxt numbers (read natively as int64):
+    # the two columns are combined as text, and both packets are TCP
+    p = tmp_path / "mixed.csv"
+    p.write_text("frame.time_epoch,ip.src,ip.dst,ipv6.src,ipv6.dst,ip.proto,ipv6.nxt,"
+                 "tcp.srcport,tcp.dstport,frame.len\n"
+                 "1.0,10.0.0.1,10.0.0.2,,,tcp,,40000,80,74\n"
+                 "1.1,,,2001:db8::1,2001:db8::2,,6,40001,80,74\n")
+    b = read_all("tshark", p)
+    assert sorted((r["src_ip"], r["proto"]) for r in b.table.to_pylist()) == [
+        ("10.0.0.1", "tcp"), ("2001:db8::1", "tcp")]
+    assert not b.rejects
