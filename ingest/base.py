@@ -46,6 +46,7 @@ __all__ = [
     "flag_pair_state",
     "float_column",
     "int_column",
+    "ips_canonical",
     "merge_notes",
     "parse_delimited",
     "proto_names",
@@ -408,6 +409,25 @@ def _normalized(values: pa.StringArray) -> pa.Array:
     return pc.take(pa.array(fixed, pa.string()), enc.indices)
 
 
+def ips_canonical(values: pa.Array) -> bool:
+    """Whether every value is an address already written as :func:`normalize_ips` writes it
+    (no null, nothing to rewrite): the packet readers' check that the raw texts they grouped
+    packets by are the addresses themselves.
+
+    >>> ips_canonical(pa.array(["10.0.0.1", "2001:db8::1"])), ips_canonical(pa.array(["::FFFF:1"]))
+    (True, False)
+    """
+    if values.null_count:
+        return False
+    if native_kernels is not None and len(values):
+        quad = np.empty(len(values), np.uint8)
+        if native_kernels.dotted_quads(len(values), string_offsets(values),
+                                       values.buffers()[2] or b"", quad) == 0:
+            return True
+    fixed = normalize_ips(values)
+    return bool(fixed.null_count == 0 and fixed.equals(values))
+
+
 #: text -> canonical address text (None: not an address), for the texts the IPv4 pattern
 #: does not settle (IPv6 mostly): the same hosts come back block after block
 _CANONICAL_IPS: dict[str, str | None] = {}
@@ -444,6 +464,7 @@ def canonical_table(
     raw_lines: pa.StringArray | None,
     native_id: pa.Array | None = None,
     problems: list[tuple[np.ndarray, str]] | None = None,
+    canonical_ips: bool = False,
 ) -> FlowBatch:
     """Turn typed per-field columns into canonical flows, rejecting rows that fail validation.
 
@@ -477,10 +498,13 @@ def canonical_table(
             pa.timestamp("us", tz="UTC"))
     flag(~np.asarray(pc.fill_null(ts_ok, False)), "missing or invalid ts")
 
-    src_ip = normalize_ips(cols["src_ip"]) if cols.get("src_ip") is not None else pa.nulls(
-        n, pa.string())
-    dst_ip = normalize_ips(cols["dst_ip"]) if cols.get("dst_ip") is not None else pa.nulls(
-        n, pa.string())
+    def address(name: str) -> pa.Array:  # (canonical_ips: the reader normalised them)
+        col = cols.get(name)
+        if col is None:
+            return pa.nulls(n, pa.string())
+        return col if canonical_ips else normalize_ips(col)
+
+    src_ip, dst_ip = address("src_ip"), address("dst_ip")
     flag(~np.asarray(pc.is_valid(src_ip)), "missing or invalid source address")
     flag(~np.asarray(pc.is_valid(dst_ip)), "missing or invalid destination address")
 

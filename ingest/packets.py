@@ -23,6 +23,7 @@ next block as partial flows and merged there, so memory is bounded by the open f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,21 +118,37 @@ class Aggregator:
     def push(self, p: Packets, *, final: bool = False) -> Packets:
         """Add packets; return the flows that are complete, as :class:`Packets` rows where
         ``src`` is the originator (``fwd_*``: originator -> responder)."""
-        if self._carry is not None and len(self._carry):
-            p = Packets.concat(self._carry, p)
+        flows = self._push(p, final, None)
+        assert flows is not None
+        return flows
+
+    def push_if(self, p: Packets, accept: Callable[[Packets], bool]) -> Packets | None:
+        """:meth:`push`, if ``accept`` says yes to every flow the packets made (complete or
+        still open); else None, and the packets are not added (nothing changes)."""
+        return self._push(p, False, accept)
+
+    def _push(self, p: Packets, final: bool, accept: Callable[[Packets], bool] | None
+              ) -> Packets | None:
+        carry = self._carry
+        if carry is not None and len(carry):
+            p = Packets.concat(carry, p)
             self._carry = None
         if len(p) == 0:
             return p
         untimed = bool(np.isnan(p.first).all())
         idle = np.inf if untimed else self.idle_s
         active = np.inf if untimed else self.active_s
-        first = np.nan_to_num(p.first, nan=0.0)
-        last = np.nan_to_num(p.last, nan=0.0)
+        timed_all = not untimed and not np.isnan(p.first).any() and not np.isnan(p.last).any()
+        first = p.first if timed_all else np.nan_to_num(p.first, nan=0.0)
+        last = p.last if timed_all else np.nan_to_num(p.last, nan=0.0)
         flows = (_flows_native if _native is not None else _flows_numpy)(
             p, first, last, idle, active)
         if untimed:
             flows.first = np.full(len(flows), np.nan)
             flows.last = np.full(len(flows), np.nan)
+        if accept is not None and not accept(flows):
+            self._carry = carry
+            return None
         if final:
             return flows
         if untimed:

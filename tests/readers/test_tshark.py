@@ -120,3 +120,25 @@ def test_protocol_columns_read_differently_still_combine(tmp_path: Path) -> None
     assert sorted((r["src_ip"], r["proto"]) for r in b.table.to_pylist()) == [
         ("10.0.0.1", "tcp"), ("2001:db8::1", "tcp")]
     assert not b.rejects
+
+
+def test_two_spellings_of_an_address_make_one_flow(tmp_path: Path) -> None:
+    # the addresses are checked on the flows the packets make; a block where they are not all
+    # canonical (two spellings of one host, an invalid one) is aggregated again from
+    # normalised packets: one connection, one flow, and the bad line a reject at its number
+    p = tmp_path / "spell.csv"
+    rows = ["frame.time_epoch,ipv6.src,ipv6.dst,ip.proto,ipv6.nxt,tcp.srcport,tcp.dstport,"
+            "frame.len,tcp.flags"]
+    for i, (src, dst, sp, dp, fl) in enumerate([
+            ("2001:DB8::1", "2001:db8::2", 40000, 80, "0x0002"),
+            ("2001:db8::2", "2001:db8::1", 80, 40000, "0x0012"),
+            ("2001:db8:0::1", "2001:db8::2", 40000, 80, "0x0010"),
+            ("2001:db8::zz", "2001:db8::2", 40000, 80, "0x0010"),
+            ("2001:db8::1", "2001:db8::2", 40000, 80, "0x0011")]):
+        rows.append(f"{1.0 + i / 10},{src},{dst},,6,{sp},{dp},74,{fl}")
+    p.write_text("\n".join(rows) + "\n")
+    b = read_all("tshark", p)
+    assert [(r["src_ip"], r["dst_ip"], r["src_pkts"], r["dst_pkts"], r["state"])
+            for r in b.table.to_pylist()] == [("2001:db8::1", "2001:db8::2", 3, 1, "S2")]
+    assert [(r.line, r.reason) for r in b.rejects] == [
+        (5, "missing or invalid source address")]
