@@ -57,6 +57,7 @@ from ingest.base import (
     int_column,
     ips_canonical,
     lines_equal,
+    map_distinct,
     normalize_ips,
     parse_delimited,
     parse_flag_letters,
@@ -161,6 +162,10 @@ def sniff_tshark(head: bytes) -> str | None:
             return "csv"
         return None
     return None
+
+
+#: protocol numbers that are IPv6 extension headers, not a transport (0, 43, 44, 60)
+_EXTENSION_HEADER = np.isin(np.arange(256), [0, 43, 44, 60])
 
 
 def _first_value(col: pa.Array) -> pa.Array:
@@ -276,11 +281,19 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     sport = first_nonnegative([(tcp_sp, 0), (udp_sp, 0), (sctp_sp, 0), (any_sp, 0)], n)
     dport = first_nonnegative([(tcp_dp, 0), (udp_dp, 0), (sctp_dp, 0), (any_dp, 0)], n)
     proto_num = coalesce(col("proto4"), col("proto6"))
-    proto = proto_names(proto_num) if proto_num is not None else pa.nulls(n, pa.string())
     # IPv6 extension headers (hop-by-hop, routing, fragment, destination options) are not
     # the transport: tell it from the other fields
-    proto = pc.if_else(pc.fill_null(pc.is_in(proto, pa.array(["0", "43", "44", "60"])), False),
-                       pa.scalar(None, pa.string()), proto)
+    bounds = pc.min_max(proto_num).as_py() if proto_num is not None and pa.types.is_integer(
+        proto_num.type) else None
+    if bounds is not None and (bounds["min"] or 0) >= 0 and (bounds["max"] or 0) <= 255:
+        # protocol numbers (read natively): a lookup
+        nums = np.asarray(pc.fill_null(proto_num, -1), dtype=np.int64)
+        nums = np.where(_EXTENSION_HEADER[np.maximum(nums, 0)], -1, nums)
+        proto = proto_names(pa.array(nums, mask=nums < 0))
+    else:
+        proto = proto_names(proto_num) if proto_num is not None else pa.nulls(n, pa.string())
+        proto = pc.if_else(pc.fill_null(pc.is_in(proto, pa.array(["0", "43", "44", "60"])),
+                                        False), pa.scalar(None, pa.string()), proto)
     if proto.null_count:  # no protocol number: tell it from the columns that are filled
         proto = pc.coalesce(proto, _guess_proto(
             n, minus_one(tcp_sp), minus_one(udp_sp), minus_one(sctp_sp),
@@ -292,7 +305,10 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     if flags_raw is None:
         flags_raw = col("flagstr")
     flags = parse_flag_letters(flags_raw) if flags_raw is not None else np.full(n, -1, np.int64)
-    flags = np.where(np.asarray(pc.fill_null(pc.equal(proto, "tcp"), False)), flags, -1)
+    # 1 TCP, 2 another transport with ports, 0 the rest: by distinct value, not row by row
+    transport = np.asarray(pc.fill_null(map_distinct(
+        proto, lambda v: 1 if v == "tcp" else 2 if v in ("udp", "sctp") else 0, pa.int8()), 0))
+    flags = np.where(transport == 1, flags, -1)
     t = col("time")
     if t is not None:
         secs, bad = float_column(t)
@@ -317,8 +333,7 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     problems.append((np.asarray(pc.is_null(proto)) & ~non_ip,
                      "cannot tell the transport protocol (no ip.proto, no port or ICMP field)"))
     problems.append(((sport > 65535) | (dport > 65535), "port out of range 0-65535"))
-    has_ports = np.asarray(pc.fill_null(pc.is_in(proto, pa.array(["tcp", "udp", "sctp"])),
-                                        False))
+    has_ports = transport > 0
     sport = np.where(has_ports, sport, -1)
     dport = np.where(has_ports, dport, -1)
     bad = np.zeros(n, dtype=bool)

@@ -142,3 +142,28 @@ def test_two_spellings_of_an_address_make_one_flow(tmp_path: Path) -> None:
             for r in b.table.to_pylist()] == [("2001:db8::1", "2001:db8::2", 3, 1, "S2")]
     assert [(r.line, r.reason) for r in b.rejects] == [
         (5, "missing or invalid source address")]
+
+
+@pytest.mark.parametrize("odd", ["250", "-5", "300", "0", "43"])
+def test_protocol_numbers_read_natively_as_text_reads_them(
+        tmp_path: Path, odd: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ip.proto read as numbers (the first row is one) must give the rows, rejects and protocol
+    # names that reading it as text gives: extension headers, an unknown number, a negative
+    # or out-of-range one
+    from ingest import tshark
+    p = tmp_path / "p.csv"
+    rows = ["frame.time_epoch,ip.src,ip.dst,ip.proto,tcp.srcport,tcp.dstport,udp.srcport,"
+            "udp.dstport,frame.len"]
+    for i, proto in enumerate(["6", "17", "1", "58", "132", odd] * 30):
+        ports = "4000,80,," if proto == "6" else ",,5000,53" if proto == "17" else ",,,"
+        rows.append(f"{1.0 + i},10.0.{i % 7}.1,10.0.0.2,{proto},{ports},60")
+    p.write_text("\n".join(rows) + "\n")
+
+    def read() -> tuple[list[tuple[str, str | None, int]], list[tuple[int, str]]]:
+        b = read_all("tshark", p)
+        return (sorted((r["src_ip"], r["proto"], r["src_pkts"]) for r in b.table.to_pylist()),
+                sorted((r.line, r.reason) for r in b.rejects))
+
+    native = read()
+    monkeypatch.setattr(tshark, "_native_ints", lambda *a: {})
+    assert native == read()
