@@ -31,9 +31,32 @@ static inline uint64_t mix(uint64_t h) {
     return h;
 }
 
+/* The first `len` (0..8) bytes of p as a little-endian word, the rest zero; p + 8 readable. */
+static inline uint64_t low_bytes(const uint8_t *p, int32_t len) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return len >= 8 ? w : w & ((1ULL << (8 * len)) - 1);
+}
+
 static inline uint64_t hash_str(const strcol *c, int64_t i, uint64_t h) {
     const uint8_t *p = c->data + c->off[i];
     int32_t len = c->off[i + 1] - c->off[i];
+    if (len <= 16) { /* addresses, protocol names: two multiplies */
+        uint64_t w0, w1 = 0;
+        if (p + 16 <= c->limit) {
+            w0 = low_bytes(p, len < 8 ? len : 8);
+            if (len > 8) w1 = low_bytes(p + 8, len - 8);
+        } else { /* the same words, byte by byte: the hash must not depend on the position */
+            w0 = 0;
+            for (int32_t k = 0; k < len; k++)
+                if (k < 8) w0 |= (uint64_t)p[k] << (8 * k);
+                else w1 |= (uint64_t)p[k] << (8 * (k - 8));
+        }
+        uint64_t x = (h ^ w0 ^ ((uint64_t)len << 56)) * 0x9e3779b97f4a7c15ULL;
+        x ^= x >> 32;
+        x = (x ^ w1) * 0xc2b2ae3d27d4eb4fULL;
+        return x ^ (x >> 29);
+    }
     uint64_t tail = (uint64_t)len << 56;
     while (len >= 8) {
         uint64_t w;
@@ -52,13 +75,6 @@ static inline uint64_t hash_str(const strcol *c, int64_t i, uint64_t h) {
         }
     }
     return mix(h ^ w ^ tail) + 0x9e3779b97f4a7c15ULL;
-}
-
-/* The first `len` (0..8) bytes of p as a little-endian word, the rest zero; p + 8 readable. */
-static inline uint64_t low_bytes(const uint8_t *p, int32_t len) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return len >= 8 ? w : w & ((1ULL << (8 * len)) - 1);
 }
 
 /* Values of up to 16 bytes (addresses, protocol names) are compared by words, without a
