@@ -26,6 +26,7 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -54,7 +55,8 @@ __all__ = ["FileReport", "IngestReport", "ingest_files"]
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, int], None]
-"""progress(bytes_done, bytes_total, records_done)"""
+"""progress(bytes_done, bytes_total, records_done); one call at a time, but not always from the
+caller's thread (the readers read ahead in threads of their own)."""
 
 
 @dataclass
@@ -328,12 +330,15 @@ def ingest_files(
     done = 0
     records = 0
 
+    ticking = threading.Lock()  # the readers count bytes from their read-ahead thread
+
     def tick(n: int, recs: int = 0) -> None:
         nonlocal done, records
-        done += n
-        records += recs
-        if progress is not None:
-            progress(done, total, records)
+        with ticking:
+            done += n
+            records += recs
+            if progress is not None:
+                progress(done, total, records)
 
     with ws.lock():
         stage = ws.new_staging()

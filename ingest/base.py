@@ -84,6 +84,8 @@ except ImportError:  # not built (no C compiler): the numpy twins give the same 
 #: Hidden column a reader may add: the sensor's own flow id (Zeek uid), used in flow_key.
 NATIVE_ID = "_native_id"
 
+#: progress(bytes read since the last call); a pipelined reader calls it from its read-ahead
+#: thread
 ProgressFn = Callable[[int], None]
 
 #: Seconds since the epoch accepted as a flow start (1970-01-01 .. 2100-01-01): relative
