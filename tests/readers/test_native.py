@@ -444,3 +444,18 @@ def test_first_nonnegative_native_equals_numpy(rows: list[tuple[int | None, ...]
         mp.setattr(base, "native_kernels", None)
         assert native.tolist() == base.first_nonnegative(
             [cols[0], (None, 5), cols[1], cols[2]], n).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"\n", b"a", b"\n\n", b"x" * 15, b"y" * 16, b"z" * 17]),
+                max_size=80), st.integers(0, 15))
+def test_line_ends_native_equals_numpy_any_layout(parts: list[bytes], lead: int) -> None:
+    # newlines at every place of a 16-byte compare, runs of them, a tail shorter than 16
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    data = b"q" * lead + b"".join(parts)
+    native = base.line_offsets(data)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(base, "native_kernels", None)
+        assert native.tolist() == base.line_offsets(data, step=5).tolist()
