@@ -824,11 +824,31 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     numeric = np.asarray(pc.fill_null(pc.match_substring_regex(s, _FLOAT_RE), False))
     is_dt = np.asarray(pc.fill_null(pc.match_substring_regex(text, _DATETIME_RE), False))
     dt_text = pc.if_else(pa.array(is_dt), text, pa.scalar(None, pa.string()))
-    stamps = dt_text.cast(pa.timestamp("us"))
+    stamps = _timestamps_or_null(dt_text)
+    is_dt &= np.asarray(stamps.is_valid())  # the form of a date-time, not a day that exists
     dt_secs = pc.divide(stamps.cast(pa.int64()).cast(pa.float64()), 1e6)
     num_text = pc.if_else(pa.array(numeric), s, pa.scalar(None, pa.string()))
     secs = pc.coalesce(num_text.cast(pa.float64()), dt_secs)
     return secs, ~(numeric | is_dt)
+
+
+def _timestamps_or_null(text: pa.Array) -> pa.Array:
+    """Date-time text -> timestamps, null where the text names no real moment (month 00,
+    February 30, hour 24): Arrow refuses the whole column for one such row, so the refused
+    part is halved until the rows that fail are found (a handful of casts per bad row).
+
+    >>> _timestamps_or_null(pa.array(["2019-01-04 16:52:02.5", "2019-00-04 16:52:02",
+    ...                               None, "2019-02-30 00:00:00"])).is_valid().to_pylist()
+    [True, False, False, False]
+    """
+    try:
+        return text.cast(pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if len(text) <= 1:
+            return pa.nulls(len(text), pa.timestamp("us"))
+    mid = len(text) // 2
+    return pa.concat_arrays([_timestamps_or_null(text.slice(0, mid)),
+                             _timestamps_or_null(text.slice(mid))])
 
 
 def flag_letters(bits: np.ndarray) -> pa.Array:

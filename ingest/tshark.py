@@ -342,6 +342,13 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
         m = mask & ~bad & ~non_ip
         reasons[m] = reason
         bad |= m
+    if not normalize and bad.any():
+        # a rejected packet's addresses never reach a flow, where they would be checked: one
+        # that is not canonical may owe its reason to the address (as the check on every
+        # packet has it), so its block is done again that way
+        rows = pa.array(bad)
+        if not all(ips_canonical(pc.drop_null(c.filter(rows))) for c in (src, dst)):
+            return _packets(path, d, roles, start, link_header)
     if bad.any():
         texts = pc.utf8_rtrim(d.lines, characters="\r\n").filter(pa.array(bad)).to_pylist()
         for i, text in zip(np.flatnonzero(bad), texts, strict=True):

@@ -18,8 +18,9 @@ FILES = [("argus", D / "argus" / "slips-test2-malicious.binetflow"),
          ("vast", D / "vast" / "vast2013-mc3-nf-week2-sample.csv"),
          ("zeek", D / "zeek" / "slips-test10-mixed.conn.log")]
 # what breaks parsers: quotes, carriage returns, separators, invalid UTF-8, numbers too big
+# (and digits and letters that turn a date into none: month 00, a seventh decimal, an hour 30)
 TOKENS = [b'"', b"\r", b",", b"\t", b"\xff\xfe", b"\xc3\xa9", b"-", b".", b" ", b"", b"1e9",
-          b"99999999999999999999", b"nan", b"\n", b"#"]
+          b"99999999999999999999", b"nan", b"\n", b"#", b"0", b"00", b"3", b"x", b":"]
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -55,6 +56,30 @@ def test_a_number_too_big_for_its_column_is_a_reject(tmp_path: Path) -> None:
     rejects = [r for b in batches for r in b.rejects]
     assert [(r.line, r.reason) for r in rejects] == [(101, "TotBytes: not a number")]
     assert sum(b.table.num_rows for b in batches) == 299
+
+
+@pytest.mark.parametrize("fmt,head,row,bad", [
+    ("argus", "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,TotPkts,TotBytes",
+     "2023/01/{:02d} 00:00:01.5,0.1,tcp,10.0.0.1,4000,->,10.0.0.2,80,CON,2,200",
+     ["2023/00/04 00:00:01.5", "2023/02/30 00:00:01.5", "2023/01/04 30:00:01.5",
+      "2023/01/04 00:00:01.1234567"]),
+    ("nfdump", "ts,te,td,sa,da,sp,dp,pr,flg,ipkt,ibyt,opkt,obyt",
+     "2023-01-{:02d} 00:00:01.500,2023-01-01 00:00:01.600,0.100,10.0.0.1,10.0.0.2,4000,80,"
+     "TCP,....S.,1,60,0,0",
+     ["2023-00-04 00:00:01.500", "2023-02-30 00:00:01.500", "2023-01-04 30:00:01.500"]),
+])
+def test_a_date_that_does_not_exist_is_a_reject(fmt: str, head: str, row: str, bad: list[str],
+                                                 tmp_path: Path) -> None:
+    # the form of a date-time, but no such moment: Arrow refuses the whole column for it
+    lines = [head] + [row.format(1 + i % 28) for i in range(200)]
+    for k, text in enumerate(bad):
+        lines[10 + 20 * k] = text + row.format(1)[len(text):]
+    f = tmp_path / f"dates.{fmt}"
+    f.write_text("\n".join(lines) + "\n")
+    batches = list(ingest.read_file(ingest.get_reader(fmt), f))
+    assert sorted(r.line for b in batches for r in b.rejects) == [
+        11 + 20 * k for k in range(len(bad))]
+    assert sum(b.table.num_rows for b in batches) == 200 - len(bad)
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -167,3 +167,17 @@ def test_protocol_numbers_read_natively_as_text_reads_them(
     native = read()
     monkeypatch.setattr(tshark, "_native_ints", lambda *a: {})
     assert native == read()
+
+
+def test_a_rejected_packet_keeps_the_reason_its_address_gives(tmp_path: Path) -> None:
+    # addresses are checked on the flows; a packet rejected before it makes one (here: no
+    # destination) still gets the reason the per-packet check gives: its source comes first
+    p = tmp_path / "r.csv"
+    p.write_text("frame.time_epoch,ip.src,ip.dst,ip.proto,tcp.srcport,tcp.dstport,frame.len\n"
+                 "1.0,10.0.0.1,10.0.0.2,6,4000,80,60\n"
+                 "1.1,10.0.0.300,,6,4000,80,60\n"
+                 "1.2,10.0.0.3,,6,4000,80,60\n")
+    b = read_all("tshark", p)
+    assert [(r.line, r.reason) for r in b.rejects] == [
+        (3, "missing or invalid source address"), (4, "missing or invalid destination address")]
+    assert b.table.num_rows == 1
