@@ -1085,7 +1085,7 @@ def inner_carriage_returns(lines: pa.StringArray) -> np.ndarray:
     >>> inner_carriage_returns(pa.array(["a,b\\r\\n", "a\\rb\\n", "ab\\n"])).tolist()
     [False, True, False]
     """
-    if not pc.any(pc.match_substring(lines, "\r")).as_py():
+    if not has_byte(lines, ord("\r")):
         return np.zeros(len(lines), dtype=bool)
     return np.asarray(pc.fill_null(pc.match_substring_regex(lines, "\r[^\n]"), False))
 
@@ -1114,7 +1114,10 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
             return Delimited(plain, line_nos, lines, [])
     has_quotes = quoted and has_byte(lines, ord('"'))
     open_quote = _open_quotes(lines, delimiter) if has_quotes else np.zeros(len(lines), bool)
-    if len(names) > 1 and len(lines) and not open_quote.any():
+    # a carriage return inside a line is a reject whatever Arrow would make of it (inside
+    # quotes it may keep it in the value, elsewhere end the row there)
+    inner_cr = inner_carriage_returns(lines)
+    if len(names) > 1 and len(lines) and not open_quote.any() and not inner_cr.any():
         try:
             tab = _read_delimited(clean_buffer(lines), names, idx, delimiter, quoted, types)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -1129,7 +1132,6 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
     blank = np.asarray(pc.less_equal(pc.binary_length(lines), 2))  # "\n" or "\r\n"
     if blank.any():
         blank &= np.asarray(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(lines)), 0))
-    inner_cr = inner_carriage_returns(lines)
     good = (counts == len(names) - 1) & ~blank & ~inner_cr & ~open_quote
     rejects: list[Reject] = []
     if not good.all():
