@@ -13,7 +13,6 @@ import gzip
 import ipaddress
 import os
 import queue
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -778,7 +777,8 @@ def _replace_byte(values: pa.Array, old: str, new: str) -> pa.Array:
                                  null_count=values.null_count, offset=values.offset)
 
 
-_DATETIME_RE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
+#: what every date-time Arrow's cast takes starts with (rows without it are not cast at all)
+_DATE_START_RE = r"^\d{4}-\d{2}-\d{2}"
 
 
 def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -822,14 +822,19 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     # mixed or broken: every spelling, row by row (vectorised), bad rows flagged
     text = pc.utf8_rtrim(_replace_byte(_replace_byte(s, "/", "-"), "T", " "), characters="Z")
     numeric = np.asarray(pc.fill_null(pc.match_substring_regex(s, _FLOAT_RE), False))
-    is_dt = np.asarray(pc.fill_null(pc.match_substring_regex(text, _DATETIME_RE), False))
-    dt_text = pc.if_else(pa.array(is_dt), text, pa.scalar(None, pa.string()))
+    # a date-time is what Arrow's cast takes (as on the fast path above, so that a value is
+    # read or refused alike whatever block it is in), and names a moment that exists
+    dated = ~numeric & np.asarray(pc.fill_null(pc.match_substring_regex(text, _DATE_START_RE),
+                                               False))
+    dt_text = pc.if_else(pa.array(dated), text, pa.scalar(None, pa.string()))
     stamps = _timestamps_or_null(dt_text)
-    is_dt &= np.asarray(stamps.is_valid())  # the form of a date-time, not a day that exists
+    is_dt = np.asarray(stamps.is_valid())
     dt_secs = pc.divide(stamps.cast(pa.int64()).cast(pa.float64()), 1e6)
     num_text = pc.if_else(pa.array(numeric), s, pa.scalar(None, pa.string()))
     secs = pc.coalesce(num_text.cast(pa.float64()), dt_secs)
-    return secs, ~(numeric | is_dt)
+    # (an empty value is no time, not a bad one: the caller tells it missing, as on the fast
+    # paths)
+    return secs, ~(numeric | is_dt) & np.asarray(s.is_valid())
 
 
 def _timestamps_or_null(text: pa.Array) -> pa.Array:
@@ -1112,34 +1117,31 @@ def parse_delimited(path: str, lines: pa.StringArray, line_nos: np.ndarray,
         plain = _native_delimited(lines, names, idx, delimiter, quoted, types, native_ints)
         if plain is not None:
             return Delimited(plain, line_nos, lines, [])
+    # every line's fields as Arrow's reader splits them: a block goes to it whole only when
+    # every line is right, so that no line is read or rejected by the block it falls in
     has_quotes = quoted and has_byte(lines, ord('"'))
-    open_quote = _open_quotes(lines, delimiter) if has_quotes else np.zeros(len(lines), bool)
+    counts = field_counts(lines, delimiter, has_quotes)
+    open_quote = counts < 0
     # a carriage return inside a line is a reject whatever Arrow would make of it (inside
     # quotes it may keep it in the value, elsewhere end the row there)
     inner_cr = inner_carriage_returns(lines)
-    if len(names) > 1 and len(lines) and not open_quote.any() and not inner_cr.any():
+    if len(names) > 1 and len(lines) and (counts == len(names)).all() and not inner_cr.any():
         try:
             tab = _read_delimited(clean_buffer(lines), names, idx, delimiter, quoted, types)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             tab = None
         if tab is not None and tab.num_rows == len(lines):
             return Delimited(_columns(tab, idx), line_nos, lines, [])
-    if has_quotes:
-        counted = pc.replace_substring_regex(lines, '"[^"]*"', "")
-    else:
-        counted = lines
-    counts = np.asarray(pc.count_substring(counted, delimiter))
     blank = np.asarray(pc.less_equal(pc.binary_length(lines), 2))  # "\n" or "\r\n"
     if blank.any():
         blank &= np.asarray(pc.equal(pc.binary_length(pc.utf8_trim_whitespace(lines)), 0))
-    good = (counts == len(names) - 1) & ~blank & ~inner_cr & ~open_quote
+    good = (counts == len(names)) & ~blank & ~inner_cr & ~open_quote
     rejects: list[Reject] = []
     if not good.all():
         rejects += _rejects_at(path, lines, line_nos, ~good, lambda i: (
             "empty line" if blank[i] else INNER_CR if inner_cr[i] else
             "a double quote that does not close" if open_quote[i] else
-            f"expected {len(names)} fields separated by {delimiter!r}, got "
-            f"{int(counts[i]) + 1}"))
+            f"expected {len(names)} fields separated by {delimiter!r}, got {int(counts[i])}"))
         lines = lines.filter(pa.array(good))
         line_nos = line_nos[good]
     tab = _typed_or_text(lines, names, idx, delimiter, quoted, types)
@@ -1182,16 +1184,53 @@ def has_byte(lines: pa.StringArray, byte: int, step: int = 1 << 20) -> bool:
     return any(bool((raw[lo:lo + step] == byte).any()) for lo in range(0, len(raw), step))
 
 
-def _open_quotes(lines: pa.StringArray, delimiter: str) -> np.ndarray:
-    """Lines where a double quote opens a value and the line ends before it closes (Arrow's
-    reader would run the value into the next line). A quote inside an unquoted value is text.
+def field_counts(lines: pa.StringArray, delimiter: str, quoted: bool) -> np.ndarray:
+    """Each line's fields as Arrow's CSV reader splits them (``quoted``: a double quote opens
+    a value only at a field's start, ``""`` inside one is a quote, text after the closing
+    quote belongs to the field); -1 where the line ends inside quotes (Arrow's reader would
+    run the value into the next line). Natively one pass; else by delimiter count, and the
+    lines with a quote one by one.
 
-    >>> _open_quotes(pa.array(['a,"b\\n', 'a,"b",c\\n', 'a,b"c\\n', '"x""y\\n']), ",").tolist()
-    [True, False, False, True]
+    >>> field_counts(pa.array(['a,"b\\n', 'a,"b,c",d\\n', 'a,b"c,d\\n', '"x""y\\n', '"a,",b\\n',
+    ...                        ' ","x",y\\r\\n']), ",", True).tolist()
+    [-1, 3, 3, -1, 2, 3]
     """
-    d = re.escape(delimiter)
-    return np.asarray(pc.fill_null(pc.match_substring_regex(
-        lines, f'(^|{d})"([^"]|"")*\\r?\\n?$'), False))
+    n = len(lines)
+    if native_kernels is not None and len(delimiter) == 1 and n:
+        out = np.empty(n, np.int32)
+        native_kernels.count_fields(n, string_offsets(lines), lines.buffers()[2] or b"",
+                                    ord(delimiter), quoted, out)
+        return out
+    counts = np.asarray(pc.count_substring(lines, delimiter), dtype=np.int32) + 1
+    if quoted and n:
+        with_quote = np.flatnonzero(np.asarray(pc.fill_null(pc.match_substring(lines, '"'),
+                                                            False)))
+        texts = lines.take(pa.array(with_quote)).to_pylist()
+        for i, text in zip(with_quote.tolist(), texts, strict=True):
+            counts[i] = _arrow_fields(text or "", delimiter)
+    return counts
+
+
+def _arrow_fields(text: str, delimiter: str) -> int:
+    """:func:`field_counts` of one quoted line (the reference of ``count_fields``)."""
+    text = text.removesuffix("\n").removesuffix("\r")
+    fields, at_start, in_quotes, i = 1, True, False, 0
+    while i < len(text):
+        c = text[i]
+        i += 1
+        if in_quotes:
+            if c == '"':
+                if i < len(text) and text[i] == '"':
+                    i += 1
+                else:
+                    in_quotes = False
+            continue
+        if at_start and c == '"':
+            in_quotes, at_start = True, False
+            continue
+        at_start = c == delimiter
+        fields += at_start
+    return -1 if in_quotes else fields
 
 
 def _typed_or_text(lines: pa.StringArray, names: list[str], idx: dict[str, int],

@@ -110,3 +110,63 @@ def test_a_packet_time_out_of_range_is_a_rejected_line(tmp_path: Path) -> None:
     rejects = [r for b in ingest.read_file(ingest.get_reader("tshark"), f) for r in b.rejects]
     assert [(r.line, r.reason) for r in rejects] == [(12, "packet time out of range (1970-2100)")]
     assert rejects[0].text == body[10]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_a_mangled_file_reads_the_same_in_any_block_size(seed: int, tmp_path: Path) -> None:
+    # a line is read or rejected (and why) by what it holds, not by the block it falls in:
+    # the fast paths (native parser, Arrow's reader on a whole block, a whole-column time
+    # cast) take a block only when they would read every line as the line-by-line checks do
+    rng = random.Random(1000 + seed)
+    fmt, path = FILES[seed % len(FILES)]
+    head, *body = path.read_bytes().split(b"\n")
+    for _ in range(rng.randint(5, 30)):
+        i = rng.randrange(len(body))
+        if body[i]:
+            j = rng.randrange(len(body[i]) + 1)
+            body[i] = body[i][:j] + rng.choice(TOKENS) + body[i][j + rng.randint(0, 3):]
+    mangled = tmp_path / f"mangled-{seed}"
+    mangled.write_bytes(b"\n".join([head, *body]))
+
+    def read(block_bytes: int) -> tuple[list[str], list[tuple[int, str]]]:
+        try:
+            batches = list(ingest.read_file(ingest.get_reader(fmt), mangled,
+                                            block_bytes=block_bytes))
+        except InputFormatError as exc:
+            return [str(exc)], []
+        rows = sorted(repr(sorted((k, str(v)) for k, v in r.items() if k != "flow_key"))
+                      for b in batches for r in b.table.to_pylist())
+        return rows, sorted((r.line, r.reason) for b in batches for r in b.rejects)
+
+    assert read(64 << 20) == read(20000)
+
+
+@pytest.mark.parametrize("fmt,head,row,odd,garbage", [
+    # a time Arrow's cast takes though it has no seconds; an empty start time
+    ("nfdump", "ts,te,td,sa,da,sp,dp,pr,flg,ipkt,ibyt,opkt,obyt",
+     "2023-01-01 00:00:{:02d}.500,2023-01-01 00:01:00.000,0.100,10.0.0.1,10.0.0.2,{},80,TCP,"
+     "....S.,1,60,0,0", "2023-01-01 00:07", "2023-13-01 00:00:01.500"),
+    ("argus", "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,TotPkts,TotBytes",
+     "2023/01/01 00:00:{:02d}.5,0.1,tcp,10.0.0.1,{},->,10.0.0.2,80,CON,2,200", "",
+     "2023/13/01 00:00:01.5"),
+])
+def test_a_time_reads_the_same_beside_a_bad_one(fmt: str, head: str, row: str, odd: str,
+                                                garbage: str, tmp_path: Path) -> None:
+    # the whole-column cast takes a block only when it reads every value as the row-by-row
+    # check does: an odd value gets the same answer (and reason) with or without a bad
+    # neighbour in its block
+    def read(with_garbage: bool) -> list[tuple[int, str]]:
+        def rest(port: int) -> str:  # a row's fields after its start time
+            text = row.format(0, port)
+            return text[text.index(","):]
+
+        lines = [head] + [row.format(i % 60, 4000 + i) for i in range(100)]
+        lines[50] = odd + rest(5000)
+        if with_garbage:
+            lines[80] = garbage + rest(5001)
+        f = tmp_path / f"t-{with_garbage}.{fmt}"
+        f.write_text("\n".join(lines) + "\n")
+        batches = list(ingest.read_file(ingest.get_reader(fmt), f))
+        return sorted((r.line, r.reason) for b in batches for r in b.rejects if r.line != 81)
+
+    assert read(False) == read(True)
