@@ -374,14 +374,13 @@ def normalize_ips(values: pa.Array) -> pa.Array:
     values = values.cast(pa.string())
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if native_kernels is not None and len(values):
+    quad = _dotted_quads(values)
+    if quad is not None:
         # row by row natively (no hashing): the rows that are not canonical dotted quads
         # (IPv6, odd text) are the only ones looked at by value
-        quad = np.empty(len(values), np.uint8)
-        if native_kernels.dotted_quads(len(values), string_offsets(values),
-                                       values.buffers()[2] or b"", quad) == 0:
+        if quad.all():
             return values
-        other = ~quad.view(bool)
+        other = ~quad
         if values.null_count:
             other &= np.asarray(values.is_valid())
         if not other.any():
@@ -389,6 +388,17 @@ def normalize_ips(values: pa.Array) -> pa.Array:
         mask = pa.array(other)
         return pc.replace_with_mask(values, mask, _normalized(values.filter(mask)))
     return _normalized(values)
+
+
+def _dotted_quads(values: pa.StringArray) -> np.ndarray | None:
+    """Which values are canonical dotted quads, natively row by row; None when the extension
+    is not built (or there are no values)."""
+    if native_kernels is None or not len(values):
+        return None
+    quad = np.empty(len(values), np.uint8)
+    native_kernels.dotted_quads(len(values), string_offsets(values), values.buffers()[2] or b"",
+                                quad)
+    return quad.view(bool)
 
 
 def _normalized(values: pa.StringArray) -> pa.Array:
@@ -420,11 +430,9 @@ def ips_canonical(values: pa.Array) -> bool:
     """
     if values.null_count:
         return False
-    if native_kernels is not None and len(values):
-        quad = np.empty(len(values), np.uint8)
-        if native_kernels.dotted_quads(len(values), string_offsets(values),
-                                       values.buffers()[2] or b"", quad) == 0:
-            return True
+    quad = _dotted_quads(values)
+    if quad is not None and quad.all():
+        return True
     fixed = normalize_ips(values)
     return bool(fixed.null_count == 0 and fixed.equals(values))
 
@@ -901,7 +909,7 @@ def parse_flag_letters(values: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(mapped, -1))
 
 
-def flag_columns(is_tcp: np.ndarray, src_flags: np.ndarray, dst_flags: np.ndarray,
+def flag_columns(proto: pa.Array, src_flags: np.ndarray, dst_flags: np.ndarray,
                  dst_pkts: np.ndarray) -> tuple[pa.Array, pa.Array]:
     """Per flow: ``state`` (see :func:`flag_pair_state`) and ``tcp_flags`` written
     ``<originator>_<responder>`` (``S_RA``; TCP with both sides known, else null), from the
@@ -909,15 +917,18 @@ def flag_columns(is_tcp: np.ndarray, src_flags: np.ndarray, dst_flags: np.ndarra
     responder sent packets) only: worked out once per distinct combination (a few hundred at
     most), then spread to the rows by one take each.
 
-    >>> st, fl = flag_columns(np.array([1, 1, 0, 1], bool), np.array([2, 0x12, 2, 2]),
+    >>> st, fl = flag_columns(pa.array(["tcp", "tcp", "udp", "tcp"]), np.array([2, 0x12, 2, 2]),
     ...                       np.array([0x14, 0, 0, -1]), np.array([1, 0, 0, 0]))
     >>> st.to_pylist(), fl.to_pylist()
     (['REJ', 'S0', 'INT', None], ['S_RA', 'SA_', None, None])
     """
+    if isinstance(proto, pa.ChunkedArray):
+        proto = proto.combine_chunks()
+    is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
     s_flags = np.asarray(src_flags, dtype=np.int64)
     d_flags = np.asarray(dst_flags, dtype=np.int64)
     key = (((s_flags + 1) * 257 + (d_flags + 1)) * 2 + (np.asarray(dst_pkts) > 0)) * 2 \
-        + np.asarray(is_tcp, dtype=np.int64)
+        + is_tcp
     enc = pc.dictionary_encode(pa.array(key, pa.int64()))
     u = np.asarray(enc.dictionary, dtype=np.int64)
     tcp = (u & 1) > 0
@@ -1512,11 +1523,12 @@ _DONE = object()
 def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
     """``items`` worked out one step ahead in a background thread.
 
-    For two-stage readers (parse, then stitch or aggregate): the next block is read and
-    converted while the caller works on this one, on the machine's second core (the native
-    kernels, Arrow and numpy let go of the GIL). At most ``depth`` finished items wait in
-    between. An error in the producer is raised here, at the item it would have been; when
-    the caller stops early, the producer is told to stop at its next item.
+    For pipelined readers (read | parse | stitch or aggregate, one such hand-over between
+    each two stages): the next block is worked on while the caller works on this one, on the
+    machine's second core (the native kernels, Arrow and numpy let go of the GIL). At most
+    ``depth`` finished items wait in between. An error in the producer is raised here, at the
+    item it would have been; when the caller stops early, the producer is told to stop at its
+    next item.
     """
     slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()

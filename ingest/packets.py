@@ -308,10 +308,9 @@ def _segmented_cummax(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 def flows_table_columns(flows: Packets) -> dict[str, pa.Array]:
     """Canonical columns (without provenance) for aggregated flows."""
-    is_tcp = np.asarray(pc.fill_null(pc.equal(flows.proto.cast(pa.string()), "tcp"), False))
     # the responder's flags count only where the originator's are known
     rev = np.where(flows.fwd_flags < 0, -1, np.clip(flows.rev_flags, 0, 255))
-    state, letters = flag_columns(is_tcp, np.clip(flows.fwd_flags, -1, 255), rev,
+    state, letters = flag_columns(flows.proto, np.clip(flows.fwd_flags, -1, 255), rev,
                                   flows.rev_pkts)
     dur = np.where(np.isnan(flows.first), np.nan, flows.last - flows.first)
     return {

@@ -390,10 +390,8 @@ def _flag_columns(t: pa.Table, flags: np.ndarray, src_flags: np.ndarray, dst_fla
                   dst_pkts: np.ndarray) -> tuple[pa.Array, pa.Array]:
     """``state`` and ``tcp_flags`` of the flows ``t`` from the flags each side sent (-1
     unknown; ``flags``: the record's own), where they tell; else what ``t`` had."""
-    proto = t.column("proto").combine_chunks()
     s_flags = np.where(flags < 0, -1, np.clip(src_flags, -1, 255))
     d_flags = np.where(s_flags < 0, -1, np.clip(dst_flags, -1, 255))
-    is_tcp = np.asarray(pc.fill_null(pc.equal(proto.cast(pa.string()), "tcp"), False))
 
     def spread(got: pa.Array, name: str) -> pa.Array:
         old = t.column(name)
@@ -401,5 +399,5 @@ def _flag_columns(t: pa.Table, flags: np.ndarray, src_flags: np.ndarray, dst_fla
             return got
         return pc.coalesce(got, old.combine_chunks())
 
-    state, letters = flag_columns(is_tcp, s_flags, d_flags, dst_pkts)
+    state, letters = flag_columns(t.column("proto"), s_flags, d_flags, dst_pkts)
     return spread(state, "state"), spread(letters, "tcp_flags")

@@ -23,18 +23,22 @@ TOKENS = [b'"', b"\r", b",", b"\t", b"\xff\xfe", b"\xc3\xa9", b"-", b".", b" ", 
           b"99999999999999999999", b"nan", b"\n", b"#", b"0", b"00", b"3", b"x", b":"]
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_mangled_files_give_flows_and_rejects(seed: int, tmp_path: Path) -> None:
-    rng = random.Random(seed)
-    fmt, path = FILES[seed % len(FILES)]
+def _mangled(path: Path, rng: random.Random, least: int, most: int, out: Path) -> Path:
+    """``path`` with ``least``-``most`` tokens of TOKENS written over its data lines."""
     head, *body = path.read_bytes().split(b"\n")
-    for _ in range(rng.randint(1, 20)):
+    for _ in range(rng.randint(least, most)):
         i = rng.randrange(len(body))
         if body[i]:
             j = rng.randrange(len(body[i]) + 1)
             body[i] = body[i][:j] + rng.choice(TOKENS) + body[i][j + rng.randint(0, 3):]
-    mangled = tmp_path / f"mangled-{seed}"
-    mangled.write_bytes(b"\n".join([head, *body]))
+    out.write_bytes(b"\n".join([head, *body]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mangled_files_give_flows_and_rejects(seed: int, tmp_path: Path) -> None:
+    fmt, path = FILES[seed % len(FILES)]
+    mangled = _mangled(path, random.Random(seed), 1, 20, tmp_path / f"mangled-{seed}")
     try:
         batches = list(ingest.read_file(ingest.get_reader(fmt), mangled))
     except InputFormatError:  # the file as a whole (its header mangled): one clear error
@@ -117,16 +121,8 @@ def test_a_mangled_file_reads_the_same_in_any_block_size(seed: int, tmp_path: Pa
     # a line is read or rejected (and why) by what it holds, not by the block it falls in:
     # the fast paths (native parser, Arrow's reader on a whole block, a whole-column time
     # cast) take a block only when they would read every line as the line-by-line checks do
-    rng = random.Random(1000 + seed)
     fmt, path = FILES[seed % len(FILES)]
-    head, *body = path.read_bytes().split(b"\n")
-    for _ in range(rng.randint(5, 30)):
-        i = rng.randrange(len(body))
-        if body[i]:
-            j = rng.randrange(len(body[i]) + 1)
-            body[i] = body[i][:j] + rng.choice(TOKENS) + body[i][j + rng.randint(0, 3):]
-    mangled = tmp_path / f"mangled-{seed}"
-    mangled.write_bytes(b"\n".join([head, *body]))
+    mangled = _mangled(path, random.Random(1000 + seed), 5, 30, tmp_path / f"mangled-{seed}")
 
     def read(block_bytes: int) -> tuple[list[str], list[tuple[int, str]]]:
         try:
