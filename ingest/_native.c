@@ -363,6 +363,42 @@ static int cmp_pktent(const void *a, const void *b) {
     return (x->row > y->row) - (x->row < y->row);
 }
 
+/* aggregate()'s rows: [0, nc) are partial flows (every counter given), [nc, n) packets (one
+ * each, as ingest.packets.Packets.of_packets makes them: first == last, bytes and flags the
+ * sender's only), so that flows carried over from the previous block are not copied in
+ * front of the next block's packets */
+typedef struct {
+    int64_t nc;
+    const double *c_first, *c_last;
+    const int64_t *c_line, *c_fb, *c_rb, *c_fp, *c_rp, *c_ff, *c_rf;
+    const double *ts;
+    const int64_t *line, *len, *flags;
+} rowsin;
+
+static inline double row_first(const rowsin *s, int64_t r) {
+    return r < s->nc ? s->c_first[r] : s->ts[r - s->nc];
+}
+
+static inline double row_last(const rowsin *s, int64_t r) {
+    return r < s->nc ? s->c_last[r] : s->ts[r - s->nc];
+}
+
+static inline int64_t row_line(const rowsin *s, int64_t r) {
+    return r < s->nc ? s->c_line[r] : s->line[r - s->nc];
+}
+
+/* the row's bytes, packets and flags each way (c[0..5]: fwd/rev bytes, packets, flags) */
+static inline void row_counts(const rowsin *s, int64_t r, int64_t c[6]) {
+    if (r < s->nc) {
+        c[0] = s->c_fb[r]; c[1] = s->c_rb[r]; c[2] = s->c_fp[r]; c[3] = s->c_rp[r];
+        c[4] = s->c_ff[r]; c[5] = s->c_rf[r];
+    } else {
+        int64_t k = r - s->nc;
+        c[0] = s->len[k]; c[1] = 0; c[2] = 1; c[3] = 0;
+        c[4] = s->flags[k]; c[5] = s->flags[k] >= 0 ? 0 : -1;
+    }
+}
+
 /* aggregate()'s cut of one 5-tuple's next row (in (first, line) order) into flows: a new flow
  * at the first row, after a gap over idle since the latest end so far, or when the active
  * timeout's slot, counted from the idle segment's first row, changes */
@@ -388,8 +424,8 @@ static inline int64_t walk_step(tuplewalk *w, int first_row, int64_t r, double f
 }
 
 /* rows in (first, line) order already: one pass, state per 5-tuple */
-static int walk_in_order(int64_t n, int64_t ngroups, const int32_t *group, const double *first,
-                         const double *last, double idle, double active, int64_t *start_of) {
+static int walk_in_order(int64_t n, int64_t ngroups, const int32_t *group, const rowsin *in,
+                         double idle, double active, int64_t *start_of) {
     tuplewalk *ws = malloc((size_t)(ngroups ? ngroups : 1) * sizeof(tuplewalk));
     uint8_t *seen = calloc((size_t)(ngroups ? ngroups : 1), 1);
     if (!ws || !seen) {
@@ -398,7 +434,8 @@ static int walk_in_order(int64_t n, int64_t ngroups, const int32_t *group, const
     }
     for (int64_t r = 0; r < n; r++) {
         int32_t g = group[r];
-        start_of[r] = walk_step(&ws[g], !seen[g], r, first[r], last[r], idle, active);
+        start_of[r] = walk_step(&ws[g], !seen[g], r, row_first(in, r), row_last(in, r), idle,
+                                active);
         seen[g] = 1;
     }
     free(ws); free(seen);
@@ -407,14 +444,13 @@ static int walk_in_order(int64_t n, int64_t ngroups, const int32_t *group, const
 
 /* any order: each group's rows sorted by (first, line, row), then walked */
 static void walk_sorted(int64_t ngroups, const int64_t *gstart, const int64_t *rows, pktent *ord,
-                        const double *first, const double *last, const int64_t *line,
-                        double idle, double active, int64_t *start_of) {
+                        const rowsin *in, double idle, double active, int64_t *start_of) {
     for (int64_t g = 0; g < ngroups; g++) {
         int64_t a = gstart[g], z = gstart[g + 1];
         int sorted = 1;
         for (int64_t k = a; k < z; k++) {
             int64_t r = rows[k];
-            pktent e = {first[r], line[r], r};
+            pktent e = {row_first(in, r), row_line(in, r), r};
             ord[k] = e;
             if (k > a && cmp_pktent(&ord[k - 1], &ord[k]) > 0) sorted = 0;
         }
@@ -422,46 +458,90 @@ static void walk_sorted(int64_t ngroups, const int64_t *gstart, const int64_t *r
         tuplewalk w = {0, 0, 0, -1};
         for (int64_t k = a; k < z; k++)
             start_of[ord[k].row] = walk_step(&w, k == a, ord[k].row, ord[k].first,
-                                             last[ord[k].row], idle, active);
+                                             row_last(in, ord[k].row), idle, active);
     }
 }
 
+/* aggregate()'s flows still open (last + idle >= newest) moved after the others, in (first,
+ * line) order (the others keep theirs); nclosed: how many are not open. 0 when out of
+ * memory. */
+static int open_last(int64_t nflows, double idle, double newest, int64_t *o_start,
+                     double *o_first, double *o_last, int64_t *o_fb, int64_t *o_rb,
+                     int64_t *o_fp, int64_t *o_rp, int64_t *o_ff, int64_t *o_rf,
+                     int64_t *o_line, int64_t *nclosed) {
+    int64_t nopen = 0;
+    for (int64_t k = 0; k < nflows; k++) nopen += o_last[k] + idle >= newest;
+    *nclosed = nflows - nopen;
+    if (!nopen) return 1;
+    pktent *open = malloc((size_t)nopen * sizeof(pktent));
+    int64_t *perm = malloc((size_t)nflows * sizeof(int64_t));
+    int64_t *tmp = malloc((size_t)nflows * sizeof(int64_t));
+    if (!open || !perm || !tmp) {
+        free(open); free(perm); free(tmp);
+        return 0;
+    }
+    int64_t c = 0, q = 0;
+    for (int64_t k = 0; k < nflows; k++) {
+        if (o_last[k] + idle >= newest) {
+            pktent e = {o_first[k], o_line[k], k};
+            open[q++] = e;
+        } else {
+            perm[c++] = k;
+        }
+    }
+    qsort(open, (size_t)nopen, sizeof(pktent), cmp_pktent);
+    for (int64_t i = 0; i < nopen; i++) perm[c + i] = open[i].row;
+    void *cols[] = {o_start, o_first, o_last, o_fb, o_rb, o_fp, o_rp, o_ff, o_rf, o_line};
+    for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) { /* 8-byte items, any type */
+        const char *from = cols[j];
+        for (int64_t i = 0; i < nflows; i++) memcpy(tmp + i, from + perm[i] * 8, 8);
+        memcpy(cols[j], tmp, (size_t)nflows * 8);
+    }
+    free(open); free(perm); free(tmp);
+    return 1;
+}
+
 PyDoc_STRVAR(aggregate_doc,
-"aggregate(n, src_off, src_data, dst_off, dst_data, proto_off, proto_data, sport, dport,\n"
+"aggregate(n, nc, src_off, src_data, dst_off, dst_data, proto_off, proto_data, sport, dport,\n"
 "          first, last, line, fwd_bytes, rev_bytes, fwd_pkts, rev_pkts, fwd_flags,\n"
-"          rev_flags, idle, active, out_start, out_first, out_last, out_fwd_bytes,\n"
-"          out_rev_bytes, out_fwd_pkts, out_rev_pkts, out_fwd_flags, out_rev_flags,\n"
-"          out_line) -> int\n\n"
+"          rev_flags, ts, pkt_line, length, flags, idle, active, newest, out_start,\n"
+"          out_first, out_last, out_fwd_bytes, out_rev_bytes, out_fwd_pkts, out_rev_pkts,\n"
+"          out_fwd_flags, out_rev_flags, out_line) -> (nflows, nclosed)\n\n"
 "Packets (or partial flows) -> flows, the rules of ingest.packets.Aggregator: rows of one\n"
 "5-tuple (either direction) in (first, line) order; a new flow when the gap to the latest\n"
 "end so far exceeds idle, or when the active timeout's slot (counted from the idle\n"
-"segment's start) changes. first/last are float64 seconds (no NaN), the other inputs int64\n"
-"(-1: none). Fills, per flow in the order of their first row's position, that row (out_start),\n"
+"segment's start) changes. The n rows' addresses, protocols (int32 offsets and data) and\n"
+"int64 ports (-1: none) are given whole; rows [0, nc) are partial flows (first, last, line\n"
+"and the counters, nc each), rows [nc, n) packets (ts, pkt_line, length, flags: n - nc\n"
+"each; one packet sent by src). Times are float64 seconds (no NaN), the rest int64 (-1:\n"
+"none). Fills, per flow in the order of their first row's position, that row (out_start),\n"
 "min first, max last, the byte/packet sums and flag ORs seen from the originator (the first\n"
-"row's sender; -1 flags when none known) and min line. Returns the number of flows.");
+"row's sender; -1 flags when none known) and min line. The flows still open (last + idle >=\n"
+"newest; none when newest is NaN) come after the others, in (first, line) order. Returns\n"
+"the number of flows and of those before the open ones.");
 
 static PyObject *aggregate(PyObject *self, PyObject *args) {
-    Py_ssize_t n;
-    PyObject *o[28];
-    double idle, active;
-    if (!PyArg_ParseTuple(args, "nOOOOOOOOOOOOOOOOOddOOOOOOOOOO", &n, &o[0], &o[1], &o[2],
-                          &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &o[11],
-                          &o[12], &o[13], &o[14], &o[15], &o[16], &idle, &active, &o[17],
-                          &o[18], &o[19], &o[20], &o[21], &o[22], &o[23], &o[24], &o[25],
-                          &o[26]))
+    Py_ssize_t n, nc;
+    enum { NB = 31 };
+    PyObject *o[NB];
+    double idle, active, newest;
+    if (!PyArg_ParseTuple(args, "nnOOOOOOOOOOOOOOOOOOOOOdddOOOOOOOOOO", &n, &nc, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10],
+                          &o[11], &o[12], &o[13], &o[14], &o[15], &o[16], &o[17], &o[18],
+                          &o[19], &o[20], &idle, &active, &newest, &o[21], &o[22], &o[23], &o[24],
+                          &o[25], &o[26], &o[27], &o[28], &o[29], &o[30]))
         return NULL;
-    if (n < 0 || n > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "aggregate: n out of range");
+    if (n < 0 || n > INT32_MAX || nc < 0 || nc > n) {
+        PyErr_SetString(PyExc_ValueError, "aggregate: n or nc out of range");
         return NULL;
     }
-    enum { NB = 27 };
     pybuf b[NB];
     memset(b, 0, sizeof b);
-    static const Py_ssize_t sizes[NB] = {4, 0, 4, 0, 4, 0, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-                                         8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
     for (int i = 0; i < NB; i++) {
-        Py_ssize_t count = (sizes[i] == 4) ? n + 1 : n;
-        if (get_buf(o[i], &b[i], i >= 17, sizes[i], count, "aggregate argument") < 0) {
+        /* strings (offsets n + 1), ports n, partial flows nc, packets n - nc, outputs n */
+        Py_ssize_t size = i < 6 ? (i % 2 ? 0 : 4) : 8;
+        Py_ssize_t count = i < 6 ? n + 1 : i < 8 ? n : i < 17 ? nc : i < 21 ? n - nc : n;
+        if (get_buf(o[i], &b[i], i >= 21, size, count, "aggregate argument") < 0) {
             release(b, NB);
             return NULL;
         }
@@ -470,32 +550,31 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
            dst = {b[2].b.buf, b[3].b.buf, (const uint8_t *)b[3].b.buf + b[3].b.len},
            pro = {b[4].b.buf, b[5].b.buf, (const uint8_t *)b[5].b.buf + b[5].b.len};
     const int64_t *sport = b[6].b.buf, *dport = b[7].b.buf;
-    const double *first = b[8].b.buf, *last = b[9].b.buf;
-    const int64_t *line = b[10].b.buf, *in_fb = b[11].b.buf, *in_rb = b[12].b.buf,
-                  *in_fp = b[13].b.buf, *in_rp = b[14].b.buf, *in_ff = b[15].b.buf,
-                  *in_rf = b[16].b.buf;
-    int64_t *o_start = b[17].b.buf;
-    double *o_first = b[18].b.buf, *o_last = b[19].b.buf;
-    int64_t *o_fb = b[20].b.buf, *o_rb = b[21].b.buf, *o_fp = b[22].b.buf, *o_rp = b[23].b.buf,
-            *o_ff = b[24].b.buf, *o_rf = b[25].b.buf, *o_line = b[26].b.buf;
+    rowsin in = {nc, b[8].b.buf, b[9].b.buf, b[10].b.buf, b[11].b.buf, b[12].b.buf,
+                 b[13].b.buf, b[14].b.buf, b[15].b.buf, b[16].b.buf, b[17].b.buf, b[18].b.buf,
+                 b[19].b.buf, b[20].b.buf};
+    int64_t *o_start = b[21].b.buf;
+    double *o_first = b[22].b.buf, *o_last = b[23].b.buf;
+    int64_t *o_fb = b[24].b.buf, *o_rb = b[25].b.buf, *o_fp = b[26].b.buf, *o_rp = b[27].b.buf,
+            *o_ff = b[28].b.buf, *o_rf = b[29].b.buf, *o_line = b[30].b.buf;
 
     uint8_t *fwd = malloc((size_t)(n ? n : 1));
     int32_t *group = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
     int64_t *start_of = malloc((size_t)(n ? n : 1) * sizeof(int64_t)); /* row -> flow's row */
     int64_t *flow_id = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    int64_t ngroups = -1, nflows = 0;
+    int64_t ngroups = -1, nflows = 0, nclosed = 0;
     Py_BEGIN_ALLOW_THREADS
     if (fwd && group && start_of && flow_id) {
         /* rows already in (first, line) order (packets as captured): one pass in row order
          * walks every 5-tuple in its order, state kept per 5-tuple; else sorted per group */
         int in_order = 1;
-        for (int64_t r = 1; r < n && in_order; r++)
-            in_order = first[r - 1] < first[r] || (first[r - 1] == first[r]
-                                                   && line[r - 1] <= line[r]);
+        for (int64_t r = 1; r < n && in_order; r++) {
+            double f0 = row_first(&in, r - 1), f1 = row_first(&in, r);
+            in_order = f0 < f1 || (f0 == f1 && row_line(&in, r - 1) <= row_line(&in, r));
+        }
         if (in_order) {
             ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, NULL, NULL, group);
-            if (ngroups >= 0 && !walk_in_order(n, ngroups, group, first, last, idle, active,
-                                               start_of))
+            if (ngroups >= 0 && !walk_in_order(n, ngroups, group, &in, idle, active, start_of))
                 ngroups = -1;
         } else {
             int64_t *gstart = malloc((size_t)(n + 2) * sizeof(int64_t));
@@ -505,8 +584,7 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
                 ngroups = group_by_tuple(n, &src, &dst, &pro, sport, dport, fwd, gstart, rows,
                                          NULL);
             if (ngroups >= 0)
-                walk_sorted(ngroups, gstart, rows, ord, first, last, line, idle, active,
-                            start_of);
+                walk_sorted(ngroups, gstart, rows, ord, &in, idle, active, start_of);
             free(gstart); free(rows); free(ord);
         }
     }
@@ -517,32 +595,39 @@ static PyObject *aggregate(PyObject *self, PyObject *args) {
                 int64_t k = nflows++;
                 flow_id[r] = k;
                 o_start[k] = r;
-                o_first[k] = first[r];
-                o_last[k] = last[r];
-                o_line[k] = line[r];
+                o_first[k] = row_first(&in, r);
+                o_last[k] = row_last(&in, r);
+                o_line[k] = row_line(&in, r);
                 o_fb[k] = o_rb[k] = o_fp[k] = o_rp[k] = 0;
                 o_ff[k] = o_rf[k] = -1;
             }
         for (int64_t r = 0; r < n; r++) {
-            int64_t s0 = start_of[r], k = flow_id[s0];
+            int64_t s0 = start_of[r], k = flow_id[s0], c[6];
             int same = fwd[r] == fwd[s0];
-            if (first[r] < o_first[k]) o_first[k] = first[r];
-            if (last[r] > o_last[k]) o_last[k] = last[r];
-            if (line[r] < o_line[k]) o_line[k] = line[r];
-            o_fb[k] += same ? in_fb[r] : in_rb[r];
-            o_rb[k] += same ? in_rb[r] : in_fb[r];
-            o_fp[k] += same ? in_fp[r] : in_rp[r];
-            o_rp[k] += same ? in_rp[r] : in_fp[r];
-            int64_t ff = same ? in_ff[r] : in_rf[r], rf = same ? in_rf[r] : in_ff[r];
+            double f = row_first(&in, r), l = row_last(&in, r);
+            int64_t ln = row_line(&in, r);
+            row_counts(&in, r, c);
+            if (f < o_first[k]) o_first[k] = f;
+            if (l > o_last[k]) o_last[k] = l;
+            if (ln < o_line[k]) o_line[k] = ln;
+            o_fb[k] += same ? c[0] : c[1];
+            o_rb[k] += same ? c[1] : c[0];
+            o_fp[k] += same ? c[2] : c[3];
+            o_rp[k] += same ? c[3] : c[2];
+            int64_t ff = same ? c[4] : c[5], rf = same ? c[5] : c[4];
             if (ff >= 0) o_ff[k] = (o_ff[k] < 0 ? 0 : o_ff[k]) | ff;
             if (rf >= 0) o_rf[k] = (o_rf[k] < 0 ? 0 : o_rf[k]) | rf;
         }
+        nclosed = nflows;
+        if (!isnan(newest) && !open_last(nflows, idle, newest, o_start, o_first, o_last, o_fb,
+                                         o_rb, o_fp, o_rp, o_ff, o_rf, o_line, &nclosed))
+            ngroups = -1;
     }
     Py_END_ALLOW_THREADS
     free(fwd); free(group); free(start_of); free(flow_id);
     release(b, NB);
     if (ngroups < 0) return PyErr_NoMemory();
-    return PyLong_FromLongLong(nflows);
+    return Py_BuildValue("LL", (long long)nflows, (long long)nclosed);
 }
 
 /* ---- delimited lines -> typed columns ------------------------------------------------- */

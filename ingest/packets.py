@@ -57,6 +57,9 @@ class Packets:
     fwd_flags: np.ndarray  # -1 unknown
     rev_flags: np.ndarray
     line: np.ndarray  # int64 line of the first packet
+    #: one packet per row, as :meth:`of_packets` makes them (``last`` is ``first``, the bytes
+    #: and flags are the sender's, one packet): the native kernel reads only those columns
+    plain: bool = False
 
     @classmethod
     def of_packets(cls, ts: np.ndarray, src: pa.Array, dst: pa.Array, sport: np.ndarray,
@@ -65,7 +68,7 @@ class Packets:
         n = len(line)
         zero = np.zeros(n, np.int64)
         return cls(ts, ts, src, dst, sport, dport, proto, length, zero, np.ones(n, np.int64),
-                   zero, flags, np.where(flags >= 0, 0, -1), line)
+                   zero, flags, np.where(flags >= 0, 0, -1), line, plain=True)
 
     def __len__(self) -> int:
         return len(self.line)
@@ -76,22 +79,36 @@ class Packets:
                        self.sport[idx], self.dport[idx], self.proto.take(ia),
                        self.fwd_bytes[idx], self.rev_bytes[idx], self.fwd_pkts[idx],
                        self.rev_pkts[idx], self.fwd_flags[idx], self.rev_flags[idx],
-                       self.line[idx])
+                       self.line[idx], self.plain)
+
+    def slice(self, lo: int, hi: int) -> Packets:
+        """Rows ``lo:hi`` (views, no copy)."""
+        s = slice(lo, hi)
+        return Packets(self.first[s], self.last[s], self.src[lo:hi], self.dst[lo:hi],
+                       self.sport[s], self.dport[s], self.proto[lo:hi], self.fwd_bytes[s],
+                       self.rev_bytes[s], self.fwd_pkts[s], self.rev_pkts[s], self.fwd_flags[s],
+                       self.rev_flags[s], self.line[s], self.plain)
 
     @staticmethod
     def concat(a: Packets, b: Packets) -> Packets:
         def c(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             return np.concatenate([x, y])
 
-        def ca(x: pa.Array, y: pa.Array) -> pa.Array:
-            return pa.concat_arrays([x.cast(pa.string()), y.cast(pa.string())])
-
-        return Packets(c(a.first, b.first), c(a.last, b.last), ca(a.src, b.src),
-                       ca(a.dst, b.dst), c(a.sport, b.sport), c(a.dport, b.dport),
-                       ca(a.proto, b.proto), c(a.fwd_bytes, b.fwd_bytes),
+        return Packets(c(a.first, b.first), c(a.last, b.last), _cat_text(a.src, b.src),
+                       _cat_text(a.dst, b.dst), c(a.sport, b.sport), c(a.dport, b.dport),
+                       _cat_text(a.proto, b.proto), c(a.fwd_bytes, b.fwd_bytes),
                        c(a.rev_bytes, b.rev_bytes), c(a.fwd_pkts, b.fwd_pkts),
                        c(a.rev_pkts, b.rev_pkts), c(a.fwd_flags, b.fwd_flags),
-                       c(a.rev_flags, b.rev_flags), c(a.line, b.line))
+                       c(a.rev_flags, b.rev_flags), c(a.line, b.line), a.plain and b.plain)
+
+
+def _cat_text(x: pa.Array, y: pa.Array) -> pa.Array:
+    return pa.concat_arrays([x.cast(pa.string()), y.cast(pa.string())])
+
+
+def _no_nan(a: np.ndarray) -> np.ndarray:
+    """``a``, NaN as 0 (no time: the kernels compare numbers)."""
+    return np.nan_to_num(a, nan=0.0) if np.isnan(a).any() else a
 
 
 def _or_reduce(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -129,40 +146,53 @@ class Aggregator:
 
     def _push(self, p: Packets, final: bool, accept: Callable[[Packets], bool] | None
               ) -> Packets | None:
-        carry = self._carry
-        if carry is not None and len(carry):
-            p = Packets.concat(carry, p)
+        carry = self._carry if self._carry is not None and len(self._carry) else None
+        parts = [x for x in (carry, p) if x is not None and len(x)]
+        if not parts:
             self._carry = None
-        if len(p) == 0:
             return p
-        untimed = bool(np.isnan(p.first).all())
+        untimed = all(bool(np.isnan(x.first).all()) for x in parts)
         idle = np.inf if untimed else self.idle_s
         active = np.inf if untimed else self.active_s
-        timed_all = not untimed and not np.isnan(p.first).any() and not np.isnan(p.last).any()
-        first = p.first if timed_all else np.nan_to_num(p.first, nan=0.0)
-        last = p.last if timed_all else np.nan_to_num(p.last, nan=0.0)
-        flows = (_flows_native if _native is not None else _flows_numpy)(
-            p, first, last, idle, active)
+        # the flows still open at the end of the block (their last packet within the idle
+        # timeout of the newest) are carried into the next; none at the end, and without
+        # time every flow is (one per 5-tuple per file)
+        newest = (np.nan if final or untimed else
+                  max(float(np.nanmax(x.last)) for x in parts))
+        if _native is not None:
+            flows, nclosed = _flows_native(carry, p, idle, active, newest)
+        else:
+            both = p if carry is None else Packets.concat(carry, p)
+            flows, nclosed = _open_last(_flows_numpy(
+                both, _no_nan(both.first), _no_nan(both.last), idle, active), idle, newest)
         if untimed:
             flows.first = np.full(len(flows), np.nan)
             flows.last = np.full(len(flows), np.nan)
         if accept is not None and not accept(flows):
-            self._carry = carry
             return None
+        self._carry = None
         if final:
             return flows
         if untimed:
             self._carry = flows
-            return flows.take(np.zeros(0, np.int64))
-        newest = float(np.nanmax(p.last))
-        open_ = flows.last + idle >= newest
-        if open_.any():
-            idx = np.flatnonzero(open_)
-            # in (start, line) order: with the next block's packets after them, the rows
-            # usually arrive sorted and need no full sort (see _key_order; natively, the
-            # one-pass walk)
-            self._carry = flows.take(idx[np.lexsort((flows.line[idx], flows.first[idx]))])
-        return flows.take(np.flatnonzero(~open_))
+            return flows.slice(0, 0)
+        if nclosed < len(flows):
+            self._carry = flows.slice(nclosed, len(flows))
+        return flows.slice(0, nclosed)
+
+
+def _open_last(flows: Packets, idle: float, newest: float) -> tuple[Packets, int]:
+    """``flows`` with those still open (``last + idle >= newest``; none when ``newest`` is NaN)
+    moved after the others, in (start, line) order: with the next block's packets after them,
+    the rows usually arrive sorted and need no full sort (see :func:`_key_order`; natively,
+    the one-pass walk). Also returns how many are not open."""
+    open_ = flows.last + idle >= newest
+    if not open_.any():
+        return flows, len(flows)
+    idx = np.flatnonzero(open_)
+    order = np.concatenate([np.flatnonzero(~open_),
+                            idx[np.lexsort((flows.line[idx], flows.first[idx]))]])
+    return flows.take(order), len(flows) - len(idx)
 
 
 def _flows_numpy(p: Packets, first: np.ndarray, last: np.ndarray, idle: float,
@@ -217,6 +247,7 @@ def _flows_numpy(p: Packets, first: np.ndarray, last: np.ndarray, idle: float,
     ff = np.where(same_dir, s.fwd_flags, s.rev_flags)
     rf = np.where(same_dir, s.rev_flags, s.fwd_flags)
     flows = s.take(starts)
+    flows.plain = False
     flows.first = np.minimum.reduceat(f, starts)
     flows.last = np.maximum.reduceat(la, starts)
     flows.fwd_bytes = np.add.reduceat(fb, starts)
@@ -230,27 +261,47 @@ def _flows_numpy(p: Packets, first: np.ndarray, last: np.ndarray, idle: float,
     return flows.take(np.argsort(order[starts], kind="stable"))
 
 
-def _flows_native(p: Packets, first: np.ndarray, last: np.ndarray, idle: float,
-                  active: float) -> Packets:
-    """:func:`_flows_numpy` in one native pass (a hash table instead of sorting the block)."""
+def _flows_native(carry: Packets | None, p: Packets, idle: float, active: float,
+                  newest: float) -> tuple[Packets, int]:
+    """:func:`_open_last` of :func:`_flows_numpy` of the carried partial flows followed by
+    ``p``, in one native pass (a hash table instead of sorting the block). Plain packets are
+    handed over beside the partial flows, not copied behind them."""
     assert _native is not None
-    n = len(p)
+    if carry is not None and not p.plain:
+        p, carry = Packets.concat(carry, p), None
+    full, pk = (carry, p) if p.plain else (p, None)
+    if full is None or pk is None:
+        keys = full if pk is None else pk
+        assert keys is not None
+        src, dst, proto, sport, dport = keys.src, keys.dst, keys.proto, keys.sport, keys.dport
+    else:
+        src, dst, proto = (_cat_text(full.src, pk.src), _cat_text(full.dst, pk.dst),
+                           _cat_text(full.proto, pk.proto))
+        sport, dport = (np.concatenate([full.sport, pk.sport]),
+                        np.concatenate([full.dport, pk.dport]))
+    n, nc = len(sport), 0 if full is None else len(full)
+    f0, i0 = np.zeros(0), np.zeros(0, np.int64)
     out_i = [np.empty(n, np.int64) for _ in range(8)]
     out_f = [np.empty(n, np.float64) for _ in range(2)]
     start, fb, rb, fp, rp, ff, rf, line = out_i
-    nflows = _native.aggregate(
-        n, *native_strings(p.src), *native_strings(p.dst), *native_strings(p.proto),
-        *native_ints(p.sport, p.dport),
-        np.ascontiguousarray(first, np.float64), np.ascontiguousarray(last, np.float64),
-        *native_ints(p.line, p.fwd_bytes, p.rev_bytes, p.fwd_pkts, p.rev_pkts, p.fwd_flags,
-               p.rev_flags), float(idle), float(active), start, out_f[0], out_f[1], fb, rb, fp,
-        rp, ff, rf, line)
+    nflows, nclosed = _native.aggregate(
+        n, nc, *native_strings(src), *native_strings(dst), *native_strings(proto),
+        *native_ints(sport, dport),
+        *((f0, f0) if full is None else (np.ascontiguousarray(_no_nan(full.first), np.float64),
+                                         np.ascontiguousarray(_no_nan(full.last), np.float64))),
+        *((i0,) * 7 if full is None else native_ints(
+            full.line, full.fwd_bytes, full.rev_bytes, full.fwd_pkts, full.rev_pkts,
+            full.fwd_flags, full.rev_flags)),
+        *((f0,) if pk is None else (np.ascontiguousarray(_no_nan(pk.first), np.float64),)),
+        *((i0,) * 3 if pk is None else native_ints(pk.line, pk.fwd_bytes, pk.fwd_flags)),
+        float(idle), float(active), float(newest), start, out_f[0], out_f[1], fb, rb, fp, rp,
+        ff, rf, line)
     # the 5-tuple is the first row's; every counter and time comes from the kernel
     k = start[:nflows]
     ia = pa.array(k)
-    return Packets(out_f[0][:nflows], out_f[1][:nflows], p.src.take(ia), p.dst.take(ia),
-                   p.sport[k], p.dport[k], p.proto.take(ia), fb[:nflows], rb[:nflows],
-                   fp[:nflows], rp[:nflows], ff[:nflows], rf[:nflows], line[:nflows])
+    return Packets(out_f[0][:nflows], out_f[1][:nflows], src.take(ia), dst.take(ia),
+                   sport[k], dport[k], proto.take(ia), fb[:nflows], rb[:nflows],
+                   fp[:nflows], rp[:nflows], ff[:nflows], rf[:nflows], line[:nflows]), nclosed
 
 
 def _key_order(first: np.ndarray, line: np.ndarray, *key: np.ndarray) -> np.ndarray:

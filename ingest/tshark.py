@@ -240,12 +240,16 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     tab, n = d.table, d.table.num_rows
     rejects = list(d.rejects)
 
+    cols: dict[str, pa.Array | None] = {}
+
     def col(role: str) -> pa.Array | None:
-        name = roles.get(role)
-        if not name:
-            return None
-        c = tab.column(name).combine_chunks()
-        return c if c.type != pa.string() else _first_value(c)
+        if role not in cols:
+            name = roles.get(role)
+            c = None if not name else tab.column(name)
+            if c is not None:  # (combining one chunk would copy it)
+                c = c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+            cols[role] = c if c is None or c.type != pa.string() else _first_value(c)
+        return cols[role]
 
     def coalesce(*cs: pa.Array | None) -> pa.Array | None:
         got = [c for c in cs if c is not None]
