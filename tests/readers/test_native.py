@@ -3,6 +3,7 @@ few addresses and ports, self-connections, equal start times, unordered blocks."
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -145,13 +146,17 @@ def _packet_blocks(seed: int, n: int = 5000, parts: int = 3, timed: bool = True,
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("timed,captured", [(True, False), (True, True), (False, False)])
-def test_aggregate_native_equals_numpy(seed: int, timed: bool, captured: bool,
+@pytest.mark.parametrize("timed,captured,plain", [(True, False, True), (True, True, True),
+                                                  (False, False, True), (True, True, False)])
+def test_aggregate_native_equals_numpy(seed: int, timed: bool, captured: bool, plain: bool,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same flows, same order; ``plain=False``: packets given as partial flows (every
+    counter read, not the packet form the kernel takes beside the carried flows)."""
     if packets._native is None:
         pytest.skip("not built")
     def run() -> list[tuple[object, ...]]:
-        rows = _flows(_packet_blocks(seed, timed=timed, captured=captured), ordered=True)
+        blocks = _packet_blocks(seed, timed=timed, captured=captured)
+        rows = _flows([dataclasses.replace(b, plain=plain) for b in blocks], ordered=True)
         return [tuple(None if x != x else x for x in r) for r in rows]  # NaN: no time
 
     native = run()
