@@ -32,6 +32,7 @@ __all__ = [
     "StitcherLike",
     "FlowBatch",
     "LineBlock",
+    "PROTO_TABLE",
     "ProgressFn",
     "Reject",
     "canonical_table",
@@ -675,12 +676,12 @@ def proto_names(values: pa.Array) -> pa.Array:
     if pa.types.is_integer(values.type):  # protocol numbers (tshark's ip.proto): a lookup
         nums = np.asarray(pc.fill_null(values, -1), dtype=np.int64)
         if ((nums < 256) & ((nums >= 0) | np.asarray(values.is_null()))).all():
-            return _PROTO_TABLE.take(np.where(nums >= 0, nums, 256))
+            return PROTO_TABLE.take(np.where(nums >= 0, nums, 256))
     return map_distinct(values.cast(pa.string()), one, pa.string())
 
 
-#: protocol number -> name, as proto_names gives it; 256: null
-_PROTO_TABLE = pa.array([PROTO_BY_NUMBER.get(i, str(i)) for i in range(256)] + [None],
+#: protocol number -> name, as proto_names gives it; row 256: null (no protocol)
+PROTO_TABLE = pa.array([PROTO_BY_NUMBER.get(i, str(i)) for i in range(256)] + [None],
                         pa.string())
 
 

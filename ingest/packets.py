@@ -66,9 +66,11 @@ class Packets:
                    dport: np.ndarray, proto: pa.Array, length: np.ndarray, flags: np.ndarray,
                    line: np.ndarray) -> Packets:
         n = len(line)
-        zero = np.zeros(n, np.int64)
-        return cls(ts, ts, src, dst, sport, dport, proto, length, zero, np.ones(n, np.int64),
-                   zero, flags, np.where(flags >= 0, 0, -1), line, plain=True)
+        # read-only, no memory: the native kernel does not read them (see ``plain``)
+        zero, one = np.broadcast_to(np.int64(0), n), np.broadcast_to(np.int64(1), n)
+        flags = np.asarray(flags, np.int64)
+        return cls(ts, ts, src, dst, sport, dport, proto, length, zero, one, zero, flags,
+                   flags >> 63, line, plain=True)  # the responder's flags: 0, -1 when unknown
 
     def __len__(self) -> int:
         return len(self.line)

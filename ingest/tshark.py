@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from graphflow.errors import InputFormatError
 from ingest.base import (
+    PROTO_TABLE,
     TS_MAX_S,
     Delimited,
     FlowBatch,
@@ -164,8 +165,16 @@ def sniff_tshark(head: bytes) -> str | None:
     return None
 
 
-#: protocol numbers that are IPv6 extension headers, not a transport (0, 43, 44, 60)
-_EXTENSION_HEADER = np.isin(np.arange(256), [0, 43, 44, 60])
+def _transport(name: str | None) -> int:
+    """1 TCP, 2 another transport with ports, 0 the rest."""
+    return 1 if name == "tcp" else 2 if name in ("udp", "sctp") else 0
+
+
+#: protocol number (256: none) -> its row of PROTO_TABLE: 256 (none) for the IPv6 extension
+#: headers (0, 43, 44, 60), which are not the transport
+_PROTO_CODE = np.where(np.isin(np.arange(257), [0, 43, 44, 60]), 256, np.arange(257))
+#: row of PROTO_TABLE -> _transport of its name
+_TRANSPORT_OF_CODE = np.array([_transport(v) for v in PROTO_TABLE.to_pylist()], np.int8)
 
 
 def _first_value(col: pa.Array) -> pa.Array:
@@ -289,11 +298,12 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     # the transport: tell it from the other fields
     bounds = pc.min_max(proto_num).as_py() if proto_num is not None and pa.types.is_integer(
         proto_num.type) else None
+    transport = None  # 1 TCP, 2 another transport with ports, 0 the rest
     if bounds is not None and (bounds["min"] or 0) >= 0 and (bounds["max"] or 0) <= 255:
-        # protocol numbers (read natively): a lookup
-        nums = np.asarray(pc.fill_null(proto_num, -1), dtype=np.int64)
-        nums = np.where(_EXTENSION_HEADER[np.maximum(nums, 0)], -1, nums)
-        proto = proto_names(pa.array(nums, mask=nums < 0))
+        # protocol numbers (read natively): looked up (256: none)
+        code = _PROTO_CODE[np.asarray(pc.fill_null(proto_num, 256), dtype=np.int64)]
+        proto = PROTO_TABLE.take(code)
+        transport = _TRANSPORT_OF_CODE[code]
     else:
         proto = proto_names(proto_num) if proto_num is not None else pa.nulls(n, pa.string())
         proto = pc.if_else(pc.fill_null(pc.is_in(proto, pa.array(["0", "43", "44", "60"])),
@@ -302,6 +312,7 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
         proto = pc.coalesce(proto, _guess_proto(
             n, minus_one(tcp_sp), minus_one(udp_sp), minus_one(sctp_sp),
             coalesce(col("icmp"), col("icmp6")), col("colproto")))
+        transport = None
     # bytes: IP level when the capture says so, else frame bytes less the link header
     length = first_nonnegative([(ints("iplen"), 0), (ints("ip6plen"), 40),
                                 (ints("framelen"), -link_header)], n)
@@ -309,9 +320,8 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     if flags_raw is None:
         flags_raw = col("flagstr")
     flags = parse_flag_letters(flags_raw) if flags_raw is not None else np.full(n, -1, np.int64)
-    # 1 TCP, 2 another transport with ports, 0 the rest: by distinct value, not row by row
-    transport = np.asarray(pc.fill_null(map_distinct(
-        proto, lambda v: 1 if v == "tcp" else 2 if v in ("udp", "sctp") else 0, pa.int8()), 0))
+    if transport is None:  # by distinct value, not row by row
+        transport = np.asarray(pc.fill_null(map_distinct(proto, _transport, pa.int8()), 0))
     flags = np.where(transport == 1, flags, -1)
     t = col("time")
     if t is not None:
