@@ -883,8 +883,8 @@ def parse_flag_letters(values: pa.Array) -> np.ndarray:
 
     >>> parse_flag_letters(pa.array(["...AP.S.", "FSPA", "0x0012", "2", "", None])).tolist()
     [26, 27, 18, 2, 0, -1]
-    >>> parse_flag_letters(pa.array([0x12, 0x112, None])).tolist()  # numbers: their low byte
-    [18, 18, -1]
+    >>> parse_flag_letters(pa.array([0x12, 0x112, None, -3])).tolist()  # numbers: the low byte
+    [18, 18, -1, -1]
     """
     letters = {ch: bit for bit, ch in _FLAG_ORDER}
 
@@ -905,7 +905,9 @@ def parse_flag_letters(values: pa.Array) -> np.ndarray:
         return out
 
     if pa.types.is_integer(values.type):  # numbers already (tshark's 0x12, read natively)
-        return np.asarray(pc.fill_null(pc.bit_wise_and(values.cast(pa.int64()), 0xFF), -1))
+        out = first_nonnegative([(values, 0)], len(values))  # -1: none (or negative)
+        np.bitwise_and(out, 0xFF, out=out, where=out > 0xFF)
+        return out
     mapped = map_distinct(values.cast(pa.string()), one, pa.int64())
     return np.asarray(pc.fill_null(mapped, -1))
 

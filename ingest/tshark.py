@@ -172,7 +172,8 @@ def _transport(name: str | None) -> int:
 
 #: protocol number (256: none) -> its row of PROTO_TABLE: 256 (none) for the IPv6 extension
 #: headers (0, 43, 44, 60), which are not the transport
-_PROTO_CODE = np.where(np.isin(np.arange(257), [0, 43, 44, 60]), 256, np.arange(257))
+_PROTO_CODE = np.where(np.isin(np.arange(257), [0, 43, 44, 60]), 256,
+                       np.arange(257)).astype(np.int16)
 #: row of PROTO_TABLE -> _transport of its name
 _TRANSPORT_OF_CODE = np.array([_transport(v) for v in PROTO_TABLE.to_pylist()], np.int8)
 
@@ -238,6 +239,18 @@ def _native_ints(names: list[str], roles: dict[str, str], first_row: list[str]
     return out
 
 
+def _filled(values: pa.Array, fill: float) -> np.ndarray:
+    """A number column as numpy, nulls as ``fill`` (no copy when there are none)."""
+    return np.asarray(values if values.null_count == 0 else pc.fill_null(values, fill))
+
+
+def _none_where(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``np.where(mask, -1, a)`` for int64 ``a``, without a branch per row (an OR with -1 or
+    0), in ``a`` itself when it is writable."""
+    return np.bitwise_or(a, -mask.view(np.int8).astype(np.int64),
+                         out=a if a.flags.writeable else None)
+
+
 def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_header: int,
              normalize: bool = True) -> tuple[Packets, list[Reject], int]:
     """A parsed block's packets (IP only, checked), its rejects and how many non-IP rows
@@ -301,7 +314,7 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     transport = None  # 1 TCP, 2 another transport with ports, 0 the rest
     if bounds is not None and (bounds["min"] or 0) >= 0 and (bounds["max"] or 0) <= 255:
         # protocol numbers (read natively): looked up (256: none)
-        code = _PROTO_CODE[np.asarray(pc.fill_null(proto_num, 256), dtype=np.int64)]
+        code = _PROTO_CODE[_filled(proto_num, 256)]
         proto = PROTO_TABLE.take(code)
         transport = _TRANSPORT_OF_CODE[code]
     else:
@@ -322,12 +335,12 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     flags = parse_flag_letters(flags_raw) if flags_raw is not None else np.full(n, -1, np.int64)
     if transport is None:  # by distinct value, not row by row
         transport = np.asarray(pc.fill_null(map_distinct(proto, _transport, pa.int8()), 0))
-    flags = np.where(transport == 1, flags, -1)
+    flags = _none_where(flags, transport != 1)
     t = col("time")
     if t is not None:
         secs, bad = float_column(t)
         problems.append((bad, f"{roles['time']}: not a number"))
-        ts = np.asarray(pc.fill_null(secs, np.nan), dtype=np.float64)
+        ts = _filled(secs, np.nan)
         problems.append((np.isnan(ts) & ~(bad if bad is not None else False),
                          "missing packet time"))
     elif col("reltime") is not None:
@@ -347,9 +360,8 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     problems.append((np.asarray(pc.is_null(proto)) & ~non_ip,
                      "cannot tell the transport protocol (no ip.proto, no port or ICMP field)"))
     problems.append(((sport > 65535) | (dport > 65535), "port out of range 0-65535"))
-    has_ports = transport > 0
-    sport = np.where(has_ports, sport, -1)
-    dport = np.where(has_ports, dport, -1)
+    no_ports = transport == 0
+    sport, dport = _none_where(sport, no_ports), _none_where(dport, no_ports)
     bad = np.zeros(n, dtype=bool)
     reasons = np.empty(n, dtype=object)
     for mask, reason in block_problems(*problems):
@@ -368,7 +380,7 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
         for i, text in zip(np.flatnonzero(bad), texts, strict=True):
             rejects.append(Reject(path, int(d.line_nos[i]), str(reasons[i]), text or ""))
     keep = ~bad & ~non_ip
-    length = np.where(length >= 0, length, 0)
+    np.maximum(length, 0, out=length)
     pk = Packets.of_packets(ts, src_n, dst_n, sport, dport, proto, length, flags, d.line_nos)
     if not keep.all():
         pk = pk.take(np.flatnonzero(keep))
