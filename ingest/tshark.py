@@ -247,8 +247,9 @@ def _filled(values: pa.Array, fill: float) -> np.ndarray:
 def _none_where(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``np.where(mask, -1, a)`` for int64 ``a``, without a branch per row (an OR with -1 or
     0), in ``a`` itself when it is writable."""
-    return np.bitwise_or(a, -mask.view(np.int8).astype(np.int64),
-                         out=a if a.flags.writeable else None)
+    out: np.ndarray = np.bitwise_or(a, -mask.view(np.int8).astype(np.int64),
+                                    out=a if a.flags.writeable else None)
+    return out
 
 
 def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_header: int,
