@@ -33,6 +33,8 @@ DAYS = 14
 OURS = """
 import sys, json
 from graphflow.ingestion import ingest_files
+from graphflow.memory import keep_freed_memory
+keep_freed_memory()  # as the graphflow CLI does
 r = ingest_files([sys.argv[1]], sys.argv[2])
 print(json.dumps({"read": r.read, "loaded": r.loaded, "rejected": r.rejected,
                   "timings": r.timings}))

@@ -13,7 +13,11 @@ stitching, aggregation included; no workspace; fastest of ``--repeat`` runs) and
 seconds, flows/s, microseconds per flow and the ratio to the Zeek reader's time per flow
 (Zeek is re-run alongside each format, so the ratio holds while a shared machine's load
 drifts); for pcap and tshark also packets/s; and the peak resident memory of one more read in a
-fresh (forked) process, Zeek's beside each. Results go to ``bench/out/readers.json``.
+fresh interpreter, Zeek's beside each. Results go to ``bench/out/readers.json``.
+
+The process sets glibc's malloc as the ``graphflow`` CLI does
+(:func:`graphflow.memory.keep_freed_memory`); ``--malloc-default`` leaves it as it is, the
+setting of a program that uses the library without it.
 
     python bench/readers_bench.py --flows 1000000
     python bench/readers_bench.py --flows 10000000 --formats zeek,argus,nfdump
@@ -29,7 +33,6 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -305,26 +308,30 @@ def time_reader(fmt: str, path: Path) -> dict[str, float]:
     return {"seconds": secs, "cpu_seconds": cpu, "flows": flows, "rejects": rejects, **notes}
 
 
-def _peak_child(fmt: str, path: str, conn: Any) -> None:
-    import resource
-    time_reader(fmt, Path(path))
-    conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB -> MiB
+_PEAK = """
+import sys
+sys.path.insert(0, sys.argv[1])
+if sys.argv[4] == "kept":
+    from graphflow.memory import keep_freed_memory
+    keep_freed_memory()
+from ingest import READERS
+for b in READERS[sys.argv[2]].read(sys.argv[3]):
+    pass
+# VmHWM: this image's peak (ru_maxrss would count the parent's pages, which the child had
+# between fork and exec)
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+print(int(status.split()[0]) / 1024)  # KiB -> MiB
+"""
 
 
-def peak_rss_mib(fmt: str, path: Path) -> float:
-    """Peak resident memory of a fresh process (forked from this one, so the libraries are
-    already loaded) that reads ``path`` once."""
-    import multiprocessing as mp
-    ctx = mp.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_peak_child, args=(fmt, str(path), send))
-    proc.start()
-    send.close()  # the child's copy is the only one left: a crash ends recv with EOFError
-    try:
-        peak = float(recv.recv())
-    finally:
-        proc.join()
-    return peak
+def peak_rss_mib(fmt: str, path: Path, kept: bool) -> float:
+    """Peak resident memory of a fresh interpreter that reads ``path`` once (malloc set as
+    this process has it). Not a fork of this one: it would start with this process's pages."""
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", _PEAK, str(Path(__file__).resolve().parents[1]),
+                          fmt, str(path), "kept" if kept else "default"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out)
 
 
 def main() -> None:
@@ -333,8 +340,12 @@ def main() -> None:
     ap.add_argument("--formats", default=",".join(FORMATS))
     ap.add_argument("--repeat", type=int, default=2, help="runs per format; the fastest counts "
                     "(the machine may be shared)")
+    ap.add_argument("--malloc-default", action="store_true", help="leave glibc's malloc as "
+                    "it is (by default it keeps freed memory, as the graphflow CLI has it)")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from graphflow.memory import keep_freed_memory
+    kept = False if args.malloc_default else keep_freed_memory()
     f = Flows(args.flows)
     d = OUT / f"readers-{args.flows}"
     results: dict[str, dict[str, float]] = {}
@@ -363,7 +374,7 @@ def main() -> None:
         # what the reader read: a line per one-way record (stitched two to a flow), a packet
         r["input_records"] = r.get("packets") or r["flows"] + r.get("stitched", 0)
         r["mb"] = path.stat().st_size / 1e6
-        r["peak_rss_mib"] = peak_rss_mib(fmt, path)
+        r["peak_rss_mib"] = peak_rss_mib(fmt, path, kept)
         results[fmt] = r
         per = r["seconds"] / max(r["flows"], 1) * 1e6
         extra = ""
@@ -389,6 +400,7 @@ def main() -> None:
             " per flow)" for k, v in results.items()))
     OUT.mkdir(exist_ok=True)
     info = {"flows": args.flows, "machine": platform.machine(), "cpus": os.cpu_count(),
+            "malloc_keeps_freed_memory": kept,
             "load_avg_1min": round(os.getloadavg()[0], 2), "results": results}
     (OUT / "readers.json").write_text(json.dumps(info, indent=2))
 
