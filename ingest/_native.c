@@ -1166,6 +1166,40 @@ static PyObject *untrimmed(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(count);
 }
 
+PyDoc_STRVAR(first_bytes_doc,
+"first_bytes(n, offsets, data, table, out) -> int\n\n"
+"out[i] (uint8) = 1 when value i of the string column is not empty and table[its first\n"
+"byte] (256 bytes) is not 0, else 0; returns how many are 1. For line_starts.");
+
+static PyObject *first_bytes(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *off_obj, *data_obj, *table_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "nOOOO", &n, &off_obj, &data_obj, &table_obj, &out_obj))
+        return NULL;
+    pybuf b[4];
+    memset(b, 0, sizeof b);
+    if (text_column(off_obj, data_obj, n, b) < 0
+        || get_buf(table_obj, &b[2], 0, 1, 256, "table") < 0
+        || get_buf(out_obj, &b[3], 1, 1, n, "out") < 0) {
+        release(b, 4);
+        return NULL;
+    }
+    const int32_t *off = b[0].b.buf;
+    const uint8_t *data = b[1].b.buf, *table = b[2].b.buf;
+    uint8_t *out = b[3].b.buf;
+    Py_ssize_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t a = off[i];
+        uint8_t hit = off[i + 1] > a && table[data[a]];
+        out[i] = hit;
+        count += hit;
+    }
+    Py_END_ALLOW_THREADS
+    release(b, 4);
+    return PyLong_FromSsize_t(count);
+}
+
 PyDoc_STRVAR(distinct_doc,
 "distinct(n, offsets, data, codes, first) -> int\n\n"
 "Numbers the distinct values of the string column by first appearance: codes[i] (int32) is\n"
@@ -1398,6 +1432,7 @@ static PyMethodDef methods[] = {
     {"line_ends", line_ends, METH_VARARGS, line_ends_doc},
     {"dotted_quads", dotted_quads, METH_VARARGS, dotted_quads_doc},
     {"untrimmed", untrimmed, METH_VARARGS, untrimmed_doc},
+    {"first_bytes", first_bytes, METH_VARARGS, first_bytes_doc},
     {"distinct", distinct, METH_VARARGS, distinct_doc},
     {"first_nonnegative", first_nonnegative, METH_VARARGS, first_nonnegative_doc},
     {"count_fields", count_fields, METH_VARARGS, count_fields_doc},

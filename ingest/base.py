@@ -1442,12 +1442,17 @@ def line_starts(lines: pa.StringArray, chars: bytes) -> np.ndarray:
         lines = lines.combine_chunks()
     offsets = string_offsets(lines)
     data = lines.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    nonempty = offsets[1:] > offsets[:-1]
-    first = raw[np.where(nonempty, offsets[:-1], 0)] if len(raw) else np.zeros(n, np.uint8)
     table = np.zeros(256, dtype=bool)  # a byte lookup: one gather, whatever len(chars)
     table[np.frombuffer(chars, dtype=np.uint8)] = True
-    mask = table[first] & nonempty
+    if native_kernels is not None:
+        out = np.empty(n, np.uint8)
+        native_kernels.first_bytes(n, offsets, data or pa.py_buffer(b""), table, out)
+        mask = out.view(bool)
+    else:
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        nonempty = offsets[1:] > offsets[:-1]
+        first = raw[np.where(nonempty, offsets[:-1], 0)] if len(raw) else np.zeros(n, np.uint8)
+        mask = table[first] & nonempty
     if lines.null_count:
         mask &= np.asarray(pc.is_valid(lines))
     return mask

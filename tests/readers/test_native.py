@@ -378,6 +378,26 @@ def test_trimmed_text_native_equals_numpy(values: list[str | None]) -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="#Sa \u00e9\n", max_size=4)), min_size=1,
+                max_size=30),
+       st.integers(0, 5), st.sampled_from(["#", "S#", "\u00e9", "a", " "]))
+def test_line_starts_native_equals_numpy(values: list[str | None], cut: int, chars: str) -> None:
+    # empty values, nulls (no first byte), a slice's offset, a multi-byte first character
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    arr = pa.array(values, pa.string())
+    arr = arr.slice(min(cut, len(arr) - 1))
+    native = base.line_starts(arr, chars.encode()).tolist()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(base, "native_kernels", None)
+        assert native == base.line_starts(arr, chars.encode()).tolist()
+    first = chars.encode()[:1] if len(chars) == 1 else None
+    if first is not None:  # and what it means
+        assert native == [v is not None and v.encode()[:1] == first for v in arr.to_pylist()]
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(alphabet="aAb0x1 .", max_size=12)), min_size=1,
                 max_size=60),
        st.integers(0, 5), st.integers(0, 3000))
