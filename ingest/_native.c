@@ -1166,6 +1166,31 @@ static PyObject *untrimmed(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(count);
 }
 
+PyDoc_STRVAR(has_byte_doc,
+"has_byte(data, byte) -> bool\n\n"
+"Whether byte (0-255) occurs in the buffer data (memchr).");
+
+static PyObject *has_byte(PyObject *self, PyObject *args) {
+    PyObject *data_obj;
+    int byte;
+    if (!PyArg_ParseTuple(args, "Oi", &data_obj, &byte)) return NULL;
+    if (byte < 0 || byte > 255) {
+        PyErr_SetString(PyExc_ValueError, "byte out of range 0-255");
+        return NULL;
+    }
+    pybuf b;
+    if (get_buf(data_obj, &b, 0, 0, 0, "data") < 0) {
+        release(&b, 1);
+        return NULL;
+    }
+    const void *hit;
+    Py_BEGIN_ALLOW_THREADS
+    hit = memchr(b.b.buf, byte, (size_t)b.b.len);
+    Py_END_ALLOW_THREADS
+    release(&b, 1);
+    return PyBool_FromLong(hit != NULL);
+}
+
 PyDoc_STRVAR(first_bytes_doc,
 "first_bytes(n, offsets, data, table, out) -> int\n\n"
 "out[i] (uint8) = 1 when value i of the string column is not empty and table[its first\n"
@@ -1433,6 +1458,7 @@ static PyMethodDef methods[] = {
     {"dotted_quads", dotted_quads, METH_VARARGS, dotted_quads_doc},
     {"untrimmed", untrimmed, METH_VARARGS, untrimmed_doc},
     {"first_bytes", first_bytes, METH_VARARGS, first_bytes_doc},
+    {"has_byte", has_byte, METH_VARARGS, has_byte_doc},
     {"distinct", distinct, METH_VARARGS, distinct_doc},
     {"first_nonnegative", first_nonnegative, METH_VARARGS, first_nonnegative_doc},
     {"count_fields", count_fields, METH_VARARGS, count_fields_doc},

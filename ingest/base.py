@@ -1186,14 +1186,17 @@ def _rejects_at(path: str, lines: pa.StringArray, line_nos: np.ndarray, mask: np
 
 
 def has_byte(lines: pa.StringArray, byte: int, step: int = 1 << 20) -> bool:
-    """Whether ``byte`` occurs in the strings ``lines``: their bytes, a megabyte at a time (a
-    compute kernel's search string by string is ten times slower).
+    """Whether ``byte`` occurs in the strings ``lines``: their bytes at once (natively
+    ``memchr``; else a megabyte at a time: a compute kernel's search string by string is ten
+    times slower).
 
     >>> has_byte(pa.array(["a,b\\n", 'c,"d"\\n']), ord('"'), step=3)
     True
     """
     if len(lines) == 0 or lines.buffers()[2] is None:
         return False
+    if native_kernels is not None:
+        return bool(native_kernels.has_byte(clean_buffer(lines), byte))
     raw = np.frombuffer(clean_buffer(lines), dtype=np.uint8)
     return any(bool((raw[lo:lo + step] == byte).any()) for lo in range(0, len(raw), step))
 

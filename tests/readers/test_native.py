@@ -398,6 +398,23 @@ def test_line_starts_native_equals_numpy(values: list[str | None], cut: int, cha
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet='a,"\r\n', max_size=4)), min_size=1,
+                max_size=30),
+       st.integers(0, 5), st.sampled_from(',"\r'))
+def test_has_byte_native_equals_numpy(values: list[str | None], cut: int, char: str) -> None:
+    from ingest import base
+    if base.native_kernels is None:
+        pytest.skip("not built")
+    arr = pa.array(values, pa.string())
+    arr = arr.slice(min(cut, len(arr) - 1))  # the bytes before the slice are not looked at
+    native = base.has_byte(arr, ord(char))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(base, "native_kernels", None)
+        assert native == base.has_byte(arr, ord(char), step=3)
+    assert native == any(char in v for v in arr.to_pylist() if v is not None)
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(alphabet="aAb0x1 .", max_size=12)), min_size=1,
                 max_size=60),
        st.integers(0, 5), st.integers(0, 3000))
