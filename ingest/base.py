@@ -187,18 +187,24 @@ def read_head(path: str, size: int = 65536) -> bytes:
 
 
 def _blocks(stream: IO[bytes], block_bytes: int, reuse: bool
-            ) -> Iterator[tuple[bytearray, int]]:
+            ) -> Iterator[tuple[bytearray | np.ndarray, int]]:
     """``(buffer, end)``: the next block of whole lines is ``buffer[:end]``; read straight into
     the buffer after the previous block's unfinished line (no copy to join or to cut them).
-    ``reuse``: one buffer for every block (valid until the next is asked for); otherwise a
-    fresh one each time, trimmed to the block."""
-    buf = bytearray(block_bytes + 65536)
+    ``reuse``: one buffer (a bytearray) for every block (valid until the next is asked for);
+    otherwise a fresh one each time (uint8 numpy, not zeroed first: the read fills what is
+    used), trimmed to the block."""
+    def fresh(size: int) -> bytearray | np.ndarray:
+        return bytearray(size) if reuse else np.empty(size, np.uint8)
+
+    buf = fresh(block_bytes + 65536)
     tail = 0  # bytes of an unfinished line at the start of the buffer
     while True:
         if len(buf) - tail < block_bytes:  # a line longer than the spare room
-            buf = buf[:tail] + bytearray(block_bytes)
+            bigger = fresh(tail + block_bytes)
+            bigger[:tail] = buf[:tail]
+            buf = bigger
         got = tail
-        with memoryview(buf) as view:
+        with memoryview(buf) as view:  # type: ignore[arg-type]  # numpy: a buffer too
             while got < tail + block_bytes:
                 k = stream.readinto(view[got:tail + block_bytes])  # type: ignore[attr-defined]
                 if not k:
@@ -206,22 +212,38 @@ def _blocks(stream: IO[bytes], block_bytes: int, reuse: bool
                 got += k
         if got == tail:  # end of file
             if tail:
-                last = buf[:tail] if buf[tail - 1] == 10 else buf[:tail] + b"\n"
-                yield last, len(last)
+                last = buf[:tail] if buf[tail - 1] == 10 else bytes(buf[:tail]) + b"\n"
+                yield last, len(last)  # type: ignore[misc]  # bytes: read-only, bytes-like
             return
-        cut = buf.rfind(b"\n", 0, got) + 1
+        cut = _last_newline(buf, got) + 1
         if cut == 0:
             tail = got
             continue
-        rest = buf[cut:got]
         if reuse:
+            rest = buf[cut:got]  # a copy (bytearray)
             yield buf, cut
+            buf[:len(rest)] = rest
         else:
-            block, buf = buf, bytearray(block_bytes + 65536)
-            del block[cut:]
-            yield block, cut
-        buf[:len(rest)] = rest
-        tail = len(rest)
+            block, buf = buf, fresh(block_bytes + 65536)
+            yield block[:cut], cut
+            buf[:got - cut] = block[cut:got]
+        tail = got - cut
+
+
+def _last_newline(buf: bytearray | np.ndarray, end: int) -> int:
+    """Where the last newline of ``buf[:end]`` is, else -1: looked for backwards a window at a
+    time (lines are short; the windows grow, so a long line costs one pass)."""
+    if isinstance(buf, bytearray):
+        return buf.rfind(b"\n", 0, end)
+    with memoryview(buf) as view:  # type: ignore[arg-type]
+        hi, window = end, 4096
+        while hi > 0:
+            lo = max(0, hi - window)
+            k = bytes(view[lo:hi]).rfind(b"\n")
+            if k >= 0:
+                return lo + k
+            hi, window = lo, window * 4
+    return -1
 
 
 def iter_byte_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
@@ -234,7 +256,7 @@ def iter_byte_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
     [b'a\\tb\\n', b'#c\\n', b'last\\n']
     """
     for block, _ in _blocks(stream, block_bytes, reuse=False):
-        yield block  # type: ignore[misc]  # a bytearray: bytes-like, and only this block's
+        yield block  # type: ignore[misc]  # uint8 numpy or bytes: bytes-like, this block's
 
 
 def iter_reused_blocks(stream: IO[bytes], block_bytes: int
@@ -249,7 +271,7 @@ def iter_reused_blocks(stream: IO[bytes], block_bytes: int
     >>> [bytes(b[:n]) for b, n in iter_reused_blocks(io.BytesIO(b"a\\tb\\n#c\\nlast"), 4)]
     [b'a\\tb\\n', b'#c\\n', b'last\\n']
     """
-    return _blocks(stream, block_bytes, reuse=True)
+    return _blocks(stream, block_bytes, reuse=True)  # type: ignore[return-value]  # bytearray
 
 
 def line_offsets(data: bytes | memoryview, step: int = 1 << 20) -> np.ndarray:

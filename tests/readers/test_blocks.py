@@ -11,13 +11,17 @@ flow, every reject (line, reason, text) and every count.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ingest.base import iter_byte_blocks, iter_reused_blocks
 from tests.conftest import DATASETS
 from tests.readers.conftest import read_all
 from tests.readers.test_flowtools import FULL, REC_A, REC_B
@@ -96,3 +100,18 @@ def test_many_small_blocks_read_like_one(tmp_path: Path, fmt: str) -> None:
     assert [(r.line, r.reason, r.text) for r in many.rejects] == [
         (r.line, r.reason, r.text) for r in one.rejects]
     assert (many.records, many.notes) == (one.records, one.notes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0, 1, 5, 50, 300]), max_size=30), st.booleans(),
+       st.sampled_from([1, 3, 16, 64, 1000]))
+def test_blocks_cut_whole_lines_any_block_size(lengths: list[int], final_newline: bool,
+                                               block_bytes: int) -> None:
+    """Fresh (not zeroed) and reused buffers alike: every block ends a line, together they are
+    the file (a last line without its newline gets one), lines longer than a block included."""
+    data = b"\n".join(b"x" * k for k in lengths) + (b"\n" if final_newline else b"")
+    want = data if not data or data.endswith(b"\n") else data + b"\n"
+    fresh = [bytes(b) for b in iter_byte_blocks(io.BytesIO(data), block_bytes)]
+    reused = [bytes(b[:n]) for b, n in iter_reused_blocks(io.BytesIO(data), block_bytes)]
+    assert b"".join(fresh) == want and b"".join(reused) == want
+    assert all(b.endswith(b"\n") for b in fresh + reused)
