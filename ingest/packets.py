@@ -272,15 +272,14 @@ def _flows_native(carry: Packets | None, p: Packets, idle: float, active: float,
     if carry is not None and not p.plain:
         p, carry = Packets.concat(carry, p), None
     full, pk = (carry, p) if p.plain else (p, None)
-    if full is None or pk is None:
-        keys = full if pk is None else pk
-        assert keys is not None
-        src, dst, proto, sport, dport = keys.src, keys.dst, keys.proto, keys.sport, keys.dport
-    else:
+    # the 5-tuples of both, one after the other (the kernel groups rows by them)
+    if full is not None and pk is not None:
         src, dst, proto = (_cat_text(full.src, pk.src), _cat_text(full.dst, pk.dst),
                            _cat_text(full.proto, pk.proto))
         sport, dport = (np.concatenate([full.sport, pk.sport]),
                         np.concatenate([full.dport, pk.dport]))
+    else:  # p alone
+        src, dst, proto, sport, dport = p.src, p.dst, p.proto, p.sport, p.dport
     n, nc = len(sport), 0 if full is None else len(full)
     f0, i0 = np.zeros(0), np.zeros(0, np.int64)
     out_i = [np.empty(n, np.int64) for _ in range(8)]
