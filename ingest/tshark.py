@@ -337,17 +337,18 @@ def _packets(path: str, d: Delimited, roles: dict[str, str], start: float, link_
     if transport is None:  # by distinct value, not row by row
         transport = np.asarray(pc.fill_null(map_distinct(proto, _transport, pa.int8()), 0))
     flags = _none_where(flags, transport != 1)
-    t = col("time")
+    role = "time" if col("time") is not None else "reltime"
+    t = col(role)
     if t is not None:
         secs, bad = float_column(t)
-        problems.append((bad, f"{roles['time']}: not a number"))
+        problems.append((bad, f"{roles[role]}: not a number"))
         ts = _filled(secs, np.nan)
-        problems.append((np.isnan(ts) & ~(bad if bad is not None else False),
-                         "missing packet time"))
-    elif col("reltime") is not None:
-        secs, bad = float_column(col("reltime"))
-        problems.append((bad, f"{roles['reltime']}: not a number"))
-        ts = np.asarray(pc.fill_null(secs, np.nan), dtype=np.float64) + start
+        missing = np.isnan(ts)  # an empty value (a number that is not one: said above)
+        if bad is not None:
+            missing &= ~bad
+        problems.append((missing, "missing packet time"))
+        if role == "reltime":
+            ts = ts + start
     else:
         ts = np.full(n, np.nan)
     with np.errstate(invalid="ignore"):  # NaN: no time, told above

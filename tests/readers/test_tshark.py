@@ -198,3 +198,18 @@ def test_a_carriage_return_inside_quotes_is_a_reject_in_any_block(tmp_path: Path
     b = read_all("tshark", p, block_bytes=block_bytes)
     assert [(r.line, r.reason) for r in b.rejects] == [(202, "carriage return inside the line")]
     assert sum(r["src_pkts"] for r in b.table.to_pylist()) == 399
+
+
+@pytest.mark.parametrize("time_field", ["frame.time_epoch", "frame.time_relative"])
+def test_an_empty_time_is_a_reject_when_the_rest_of_its_block_reads(tmp_path: Path,
+                                                                    time_field: str) -> None:
+    # every other time in the block is a number: the column casts whole, the empty one is
+    # null (this crashed with a type error: the mask of missing times became an integer)
+    p = tmp_path / "t.csv"
+    p.write_text(f"{time_field},ip.src,ip.dst,ip.proto,tcp.srcport,tcp.dstport,frame.len\n"
+                 "1.0,10.0.0.1,10.0.0.2,6,4000,80,60\n"
+                 ",10.0.0.1,10.0.0.2,6,4000,80,60\n"
+                 "2.0,10.0.0.1,10.0.0.2,6,4000,80,60\n")
+    b = read_all("tshark", p)
+    assert [(r.line, r.reason) for r in b.rejects] == [(3, "missing packet time")]
+    assert [r["src_pkts"] for r in b.table.to_pylist()] == [2]
