@@ -60,3 +60,19 @@ def test_folded_key_order_matches_lexsort(seed: int, monkeypatch: pytest.MonkeyP
     reference = _flows(_blocks(seed))
     assert fast == reference
     assert 0 < len(fast) < 6000  # packets did aggregate, and not into one flow
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("jump", [30 * 86400.0, -30 * 86400.0])
+def test_a_packet_stamped_far_off_does_not_change_flows_by_block(seed: int, jump: float
+                                                                 ) -> None:
+    """One packet weeks ahead (or behind) of the others: read in one block or in twenty, the
+    same flows (the block's clock is not the latest time of all, which would close every
+    flow in the block the stray packet falls in)."""
+    whole = Packets.concat(*_blocks(seed, parts=2))
+    whole.first[2500] += jump  # (first is last for packets: the same array)
+    one = _flows([whole])
+    cuts = np.linspace(0, len(whole), 21).astype(int)
+    many = _flows([whole.slice(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)])
+    assert many == one
+    assert sum(r[10] + r[11] for r in one) == len(whole)  # every packet in one flow
