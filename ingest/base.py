@@ -35,6 +35,7 @@ __all__ = [
     "PROTO_TABLE",
     "ProgressFn",
     "Reject",
+    "block_clock",
     "canonical_table",
     "checked_path",
     "clean_buffer",
@@ -1446,6 +1447,26 @@ def aux_for(table: pa.Table, line_nos: np.ndarray, *arrays: np.ndarray) -> list[
     kept = np.asarray(table.column("source_line").to_numpy())
     pos = np.searchsorted(line_nos, kept)
     return [np.asarray(a)[pos] for a in arrays]
+
+
+#: rows at the end of a block whose median time is the block's clock (:func:`block_clock`)
+CLOCK_ROWS = 64
+
+
+def block_clock(times: np.ndarray) -> float:
+    """Where a block ends in time, for the readers that carry what is still open into the
+    next block (packets into flows, one-way records into pairs): the median of the last
+    :data:`CLOCK_ROWS` times in file order (NaN aside), not the latest of all. One record
+    stamped weeks ahead (a bad clock, a mangled line) would otherwise close everything open
+    in its block, and what is one flow would depend on the block it falls in.
+
+    >>> block_clock(np.array([1.0, 2.0, 3.0, 4e9, 5.0, 6.0]))
+    4.0
+    """
+    tail = times[-CLOCK_ROWS:]
+    if tail.dtype.kind == "f":
+        tail = tail[~np.isnan(tail)]
+    return float(np.median(tail)) if len(tail) else float("nan")
 
 
 def block_problems(*items: tuple[np.ndarray | None, str]) -> list[tuple[np.ndarray, str]]:

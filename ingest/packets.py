@@ -17,10 +17,9 @@ Packets without time (a reduced tshark field set) make **one flow per 5-tuple pe
 at the ``start`` given to the reader (default 0, 1970-01-01 UTC).
 
 Blocks are aggregated one at a time; flows still open at the end of a block (last packet
-within the idle timeout of the block's clock, the median time of its last 64 packets; or all of
-them without time) are carried into the next block as partial flows and merged there, so memory
-is bounded by the open flows. The clock is not the latest time of all: one packet stamped weeks
-ahead would close every flow of its block, and the flows would depend on the block size.
+within the idle timeout of the block's clock, :func:`ingest.base.block_clock`; or all of them
+without time) are carried into the next block as partial flows and merged there, so memory is
+bounded by the open flows.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.base import flag_columns, native_ints, native_strings
+from ingest.base import block_clock, flag_columns, native_ints, native_strings
 from ingest.base import native_kernels as _native
 
 __all__ = ["ACTIVE_TIMEOUT_S", "IDLE_TIMEOUT_S", "Aggregator", "Packets", "flows_table_columns"]
@@ -161,7 +160,7 @@ class Aggregator:
         # the flows still open at the end of the block (their last packet within the idle
         # timeout of the block's clock) are carried into the next; none at the end, and
         # without time every flow is (one per 5-tuple per file)
-        newest = np.nan if final or untimed else _clock(parts[-1])
+        newest = np.nan if final or untimed else block_clock(parts[-1].last)
         if _native is not None:
             flows, nclosed = _flows_native(carry, p, idle, active, newest)
         else:
@@ -182,20 +181,6 @@ class Aggregator:
         if nclosed < len(flows):
             self._carry = flows.slice(nclosed, len(flows))
         return flows.slice(0, nclosed)
-
-
-#: rows at the end of a block whose median time is the block's clock
-CLOCK_ROWS = 64
-
-
-def _clock(p: Packets) -> float:
-    """Where a block ends in time, to tell which flows may still get packets: the median time
-    of its last :data:`CLOCK_ROWS` rows (packets in capture order), not the latest time of
-    all. One packet stamped weeks ahead (a bad clock, a mangled line) would otherwise close
-    every flow at once, and what is one flow would depend on the block it falls in."""
-    tail = p.last[-CLOCK_ROWS:]
-    tail = tail[~np.isnan(tail)]
-    return float(np.median(tail)) if len(tail) else float(np.nanmax(p.last))
 
 
 def _open_last(flows: Packets, idle: float, newest: float) -> tuple[Packets, int]:

@@ -26,9 +26,11 @@ the two directions are joined here, vectorised, block by block:
   that whole-second times cannot order. ``stitched`` counts these too.
 * Unmatched one-way records stay one-way flows (``dst_*`` = 0, state from their own flags).
 
-Records still open at the end of a block (ending within ``window`` of the newest start seen)
-are carried into the next block, so pairs that straddle a block boundary in a time-ordered
-file are still found; at the end of the file everything left is emitted.
+Records still open at the end of a block (ending within ``window`` of the block's clock,
+:func:`ingest.base.block_clock`: the median start of its last records, so that one record
+stamped far ahead does not close the rest) are carried into the next block, so pairs that
+straddle a block boundary in a time-ordered file are still found; at the end of the file
+everything left is emitted.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphflow.flowkey import mix64
-from ingest.base import flag_columns, native_ints, native_strings
+from ingest.base import block_clock, flag_columns, native_ints, native_strings
 from ingest.base import native_kernels as _native
 
 __all__ = ["DEFAULT_WINDOW_S", "END", "FLAGS", "Stitcher"]
@@ -247,7 +249,8 @@ class Stitcher:
             fast = self._unjoined(table, plain, ts, sub_pos, join, final)
             if fast is not None:
                 return fast
-        out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(ts.max()), join)
+        out, kept = self._stitch(table.take(pa.array(sub_pos)), final, int(block_clock(ts)),
+                                 join)
         # each flow is taken from its place in the block: a biflow from the block as it is, a
         # joined record from the join's output (at its originator's place; the other half and
         # absorbed pieces drop out) -- one take over both, in position order, then by start
@@ -281,7 +284,7 @@ class Stitcher:
             return None
         n = table.num_rows
         open_ = np.zeros(len(sub_pos), dtype=bool) if final else (
-            end + window_us >= int(ts.max()))
+            end + window_us >= int(block_clock(ts)))
         cut = int(sub_pos[np.argmax(open_)]) if open_.any() else n
         if n - cut > n // 8:
             return None
@@ -305,9 +308,9 @@ class Stitcher:
     def _stitch(self, t: pa.Table, final: bool, newest: int | None = None,
                 join: _Join | None = None) -> tuple[pa.Table, np.ndarray]:
         """The block's flows after the join and the position in ``t`` of each. Every row of
-        ``t`` is a one-way record (:meth:`push` keeps biflows out); ``newest``: the latest
-        start of the whole block (default: of ``t``), for what is still open; ``join``: the
-        join of ``t``'s rows when already worked out."""
+        ``t`` is a one-way record (:meth:`push` keeps biflows out); ``newest``: the clock of
+        the whole block (default: of ``t``; :func:`~ingest.base.block_clock`), for what is
+        still open; ``join``: the join of ``t``'s rows when already worked out."""
         n = t.num_rows
         window_us = int(self.window_s * 1e6)
         j = join if join is not None else _Join.of(t, window_us)
@@ -322,7 +325,7 @@ class Stitcher:
         # carry: one-way records that are not paired and may still meet their other half
         keep = np.ones(n, dtype=bool)
         if not final:
-            newest = int(ts.max()) if newest is None else newest
+            newest = int(block_clock(ts)) if newest is None else newest
             pending = ~paired & ~absorbed & (end + window_us >= newest)
             # a pair is complete; anything else still open waits for the next block
             keep = ~pending

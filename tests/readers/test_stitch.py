@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from ingest import base
 from ingest.base import empty_batch
 from ingest.stitch import END, FLAGS, Stitcher
 
@@ -110,6 +111,9 @@ def _run(blocks: list[pa.Table]) -> tuple[list[list[dict[str, Any]]], int]:
 
 
 def test_unjoined_block_is_cut_before_its_open_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the block's clock from its last two records, as the last 64 of a real block of
+    # thousands are: at its end (the whole of this 49-record block would put it mid-way)
+    monkeypatch.setattr(base, "CLOCK_ROWS", 2)
     fast, fast_joined = _run(_sensor_blocks())
     # the first block goes out up to its first open one-way record; the rest waits
     lines = [r["source_line"] for r in fast[0]]
