@@ -522,7 +522,7 @@ def canonical_table(
         ts_us = ts_col.cast(pa.timestamp("us", tz="UTC"))
         ts_ok = pc.is_valid(ts_us)
     else:
-        secs = ts_col.cast(pa.float64())
+        secs = ts_col.cast(pa.float64(), safe=False)  # (a huge integer: rejected below)
         finite = pc.and_(pc.is_finite(secs), pc.and_(
             pc.greater_equal(secs, 0.0), pc.less(secs, TS_MAX_S)))
         ts_ok = pc.fill_null(finite, False)
@@ -828,10 +828,11 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
-        return values.cast(pa.float64()), np.zeros(len(values), dtype=bool)
+        return values.cast(pa.float64(), safe=False), np.zeros(len(values), dtype=bool)
     if pa.types.is_timestamp(values.type):  # parsed by the CSV reader already
         us = values.cast(pa.timestamp("us")).cast(pa.int64())
-        return pc.divide(us.cast(pa.float64()), 1e6), np.zeros(len(values), dtype=bool)
+        return pc.divide(us.cast(pa.float64(), safe=False), 1e6), np.zeros(len(values),
+                                                                            dtype=bool)
     s = trimmed_text(values)
     n = len(s)
     ok = np.zeros(n, dtype=bool)
@@ -848,7 +849,7 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         text = pc.utf8_rtrim(text, characters="Z")
     try:  # fast path: all date-times written like the first ones
         stamps = text.cast(pa.timestamp("us"))
-        return pc.divide(stamps.cast(pa.int64()).cast(pa.float64()), 1e6), ok
+        return _seconds(stamps), ok
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     # mixed or broken: every spelling, row by row (vectorised), bad rows flagged
@@ -861,12 +862,24 @@ def time_column(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     dt_text = pc.if_else(pa.array(dated), text, pa.scalar(None, pa.string()))
     stamps = _timestamps_or_null(dt_text)
     is_dt = np.asarray(stamps.is_valid())
-    dt_secs = pc.divide(stamps.cast(pa.int64()).cast(pa.float64()), 1e6)
+    dt_secs = _seconds(stamps)
     num_text = pc.if_else(pa.array(numeric), s, pa.scalar(None, pa.string()))
     secs = pc.coalesce(num_text.cast(pa.float64()), dt_secs)
     # (an empty value is no time, not a bad one: the caller tells it missing, as on the fast
     # paths)
     return secs, ~(numeric | is_dt) & np.asarray(s.is_valid())
+
+
+def _seconds(stamps: pa.Array) -> pa.Array:
+    """Timestamps -> float seconds since the epoch. The cast to float is unchecked: a date in
+    year 20300 (a mangled line) is more microseconds than a double holds exactly, which a
+    checked cast refuses for the whole column; the caller rejects such a time by its range.
+
+    >>> _seconds(pa.array([1_554_415_184_500_000, 10_421_964_028_263_638],
+    ...                   pa.timestamp("us"))).to_pylist()[0]
+    1554415184.5
+    """
+    return pc.divide(stamps.cast(pa.int64()).cast(pa.float64(), safe=False), 1e6)
 
 
 def _timestamps_or_null(text: pa.Array) -> pa.Array:
@@ -1678,8 +1691,9 @@ def checked_path(path: str | os.PathLike[str], sniff: Callable[[bytes], object |
 
 def end_times_us(ts: pa.Array, duration: pa.Array) -> np.ndarray:
     """Each record's end (start + non-negative duration, nulls as 0) in µs, for stitching."""
-    ts_f = np.asarray(pc.fill_null(ts.cast(pa.float64()), 0.0), dtype=np.float64)
-    dur_f = np.asarray(pc.fill_null(duration.cast(pa.float64()), 0.0), dtype=np.float64)
+    ts_f = np.asarray(pc.fill_null(ts.cast(pa.float64(), safe=False), 0.0), dtype=np.float64)
+    dur_f = np.asarray(pc.fill_null(duration.cast(pa.float64(), safe=False), 0.0),
+                       dtype=np.float64)
     # no finite end (the row is rejected by the table's checks): 0, and the stitcher takes the
     # later of start and end
     end_f = np.round((ts_f + np.maximum(dur_f, 0.0)) * 1e6)

@@ -136,3 +136,17 @@ def test_ra_default_time_of_day_is_rejected_with_advice(tmp_path: Path) -> None:
     b = read_all("argus", out)
     assert b.table.num_rows == 0 and b.rejects
     assert all("ra -u" in r.reason for r in b.rejects)
+
+
+@pytest.mark.parametrize("start", ["2300/04/05 14:00:28.263638", "9999/12/31 23:59:59"])
+def test_a_start_time_centuries_ahead_is_a_reject(tmp_path: Path, start: str) -> None:
+    # a year after 2255 is more microseconds than a double holds exactly: the checked cast to
+    # seconds refused the whole column (a traceback on user data)
+    p = tmp_path / "far.binetflow"
+    p.write_text(HEADER + "\n"
+                 "2011/08/10 09:59:05,1.5,tcp,10.0.0.1,1025,->,10.0.0.2,80,S_RA,0,0,2,120,60,x\n"
+                 f"{start},1.5,tcp,10.0.0.1,1026,->,10.0.0.2,80,S_RA,0,0,2,120,60,x\n"
+                 "2011/08/10 09:59:07,1.5,tcp,10.0.0.1,1027,->,10.0.0.2,80,S_RA,0,0,2,120,60,x\n")
+    b = read_all("argus", p)
+    assert b.table.num_rows == 2
+    assert [(r.line, r.reason) for r in b.rejects] == [(3, "missing or invalid ts")]
