@@ -737,8 +737,11 @@ def trimmed_text(values: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(values)
 
 
-_INT_RE = r"^[-+]?\d+$"
-_FLOAT_RE = r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
+#: the numbers Arrow's cast of a whole column reads (so that a value is read, or refused, alike
+#: whether its block casts whole or value by value): decimal, or 0x and up to 16 hex digits;
+#: a leading + is taken off first (Arrow's integer cast refuses it, its float cast does not)
+_INT_RE = r"^([-+]?\d+|0[xX][0-9a-fA-F]{1,16})$"
+_FLOAT_RE = r"^[-+]?((\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|(?i:nan|inf|infinity))$"
 
 
 def _checked_cast(values: pa.Array, pattern: str, typ: pa.DataType
@@ -753,6 +756,8 @@ def _checked_cast(values: pa.Array, pattern: str, typ: pa.DataType
         return s.cast(typ), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         ok = np.asarray(pc.fill_null(pc.match_substring_regex(s, pattern), True))
+        if pa.types.is_integer(typ):
+            s = pc.replace_substring_regex(s, r"^\+", "")
         ok = integers_fit(s, ok, typ)
         out = pc.if_else(pa.array(ok), s, pa.scalar(None, pa.string())).cast(typ)
         return out, ~ok
